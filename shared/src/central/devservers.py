@@ -40,8 +40,9 @@ def wait_for_port(port: int, timeout: float = 15.0, what: str = "server") -> Non
     """Poll until 127.0.0.1:``port`` accepts connections; DevServerError on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(
-            ("127.0.0.1", port), timeout=0.5
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
         ):
             return
         time.sleep(0.05)
@@ -64,7 +65,7 @@ def nats_server_binary() -> str:
 
 @dataclass
 class NatsServer:
-    """A nats-server with JetStream on a free loopback port, storing in ``store_dir``."""
+    """A nats-server with JetStream on a free loopback port, data in ``store_dir``."""
 
     store_dir: Path
     port: int = field(default_factory=free_port)
@@ -78,9 +79,19 @@ class NatsServer:
     def start(self) -> NatsServer:
         log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [nats_server_binary(), "-js", "-sd", str(self.store_dir / "js"),
-             "-a", "127.0.0.1", "-p", str(self.port), *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                nats_server_binary(),
+                "-js",
+                "-sd",
+                str(self.store_dir / "js"),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         wait_for_port(self.port, what="nats-server")
@@ -135,22 +146,49 @@ class PostgresServer:
             shutil.chown(self.data_dir, "postgres", "postgres")
             shutil.chown(self.data_dir.parent, "postgres", "postgres")
         subprocess.run(
-            _as_postgres([_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                          "-A", "trust", "-E", "UTF8", "--no-sync"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
 
     def start(self) -> PostgresServer:
         if not (self.data_dir / "PG_VERSION").exists():
             self.init()
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
-                   f"-c unix_socket_directories={self.data_dir} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200 -c shared_buffers=256MB")
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={self.data_dir} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200 -c shared_buffers=256MB"
+        )
         subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-o", options,
-                          "-l", str(self.data_dir / "server.log"), "-w", "start"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    _pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.data_dir / "server.log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         self.running = True
         return self
@@ -159,9 +197,11 @@ class PostgresServer:
         if not self.running:
             return
         subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", mode,
-                          "-w", "stop"]),
-            check=False, capture_output=True,
+            _as_postgres(
+                [_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"]
+            ),
+            check=False,
+            capture_output=True,
         )
         self.running = False
 

@@ -35,9 +35,7 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 _CORE = ("specversion", "id", "source", "type", "time", "subject", "datacontenttype")
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 # The binding's safe set: printable ASCII without space, '"' and '%'.
-_SAFE = "".join(
-    chr(c) for c in range(0x21, 0x7F) if chr(c) not in {'"', "%"}
-)
+_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in {'"', "%"})
 
 
 class CloudEvent(BaseModel):
@@ -140,7 +138,7 @@ def to_structured(event: CloudEvent) -> bytes:
 
 
 def from_structured(body: bytes | str) -> CloudEvent:
-    """Parse one structured-mode JSON object; anything invalid raises EventDecodeError."""
+    """Parse one structured-mode JSON object; EventDecodeError if invalid."""
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -196,7 +194,9 @@ def _build(attrs: dict[str, str], data: Any) -> CloudEvent:
     core = {name: attrs[name] for name in _CORE if name in attrs}
     extensions = {k: v for k, v in attrs.items() if k not in _CORE}
     try:
-        return CloudEvent(**core, data=data, extensions=extensions)
+        return CloudEvent.model_validate(
+            {**core, "data": data, "extensions": extensions}
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "event"

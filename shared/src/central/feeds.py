@@ -46,7 +46,12 @@ class Feed:
     media_type: str = "application/json"
 
 
-def normalized(event: CloudEvent, domain: str, kind: str, provider: str,
-               geometry: dict[str, Any] | None) -> Normalized:
+def normalized(
+    event: CloudEvent,
+    domain: str,
+    kind: str,
+    provider: str,
+    geometry: dict[str, Any] | None,
+) -> Normalized:
     """Pair ``event`` with its subject ``central.<domain>.<kind>.<provider>.<cell>``."""
     return Normalized(event, event_subject(domain, kind, provider, geometry))

@@ -19,8 +19,11 @@ def event_id(provider: str, native_id: str, revision: str) -> str:
     Raises ValueError when a part is empty, since an empty part would let two
     different records share an id.
     """
-    for name, part in (("provider", provider), ("native_id", native_id),
-                       ("revision", revision)):
+    for name, part in (
+        ("provider", provider),
+        ("native_id", native_id),
+        ("revision", revision),
+    ):
         if not part:
             raise ValueError(f"event id part {name} is empty")
     digest = hashlib.sha256(_SEP.join((provider, native_id, revision)).encode())

@@ -7,9 +7,9 @@ service stops at start-up with a one-line reason instead of a traceback.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.errors import SettingsError
@@ -60,3 +60,50 @@ def _mask(value: object) -> object:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else value
     return value
+
+
+class AdapterSettings(CentralSettings):
+    """What every adapter reads; per-feed fields are added by :func:`adapter_settings`.
+
+    ``feeds`` is a comma-separated list of the feeds to poll (empty: all of them).
+    """
+
+    feeds: str = ""
+    user_agent: str = "Central hazard-data hub (https://github.com/central-hub)"
+    http_timeout_s: float = Field(default=30.0, gt=0)
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    lease_ttl_s: float = Field(default=30.0, gt=0)
+    status_interval_s: float = Field(default=30.0, gt=0)
+    backoff_base_s: float = Field(default=5.0, gt=0)
+    backoff_cap_s: float = Field(default=900.0, gt=0)
+
+    def feed_enabled(self, name: str) -> bool:
+        wanted = {f.strip() for f in self.feeds.split(",") if f.strip()}
+        return not wanted or name in wanted
+
+    def feed_url(self, name: str) -> str:
+        return str(getattr(self, f"feed_{feed_token(name)}_url"))
+
+    def feed_interval_s(self, name: str) -> float:
+        return float(getattr(self, f"feed_{feed_token(name)}_interval_s"))
+
+
+def feed_token(name: str) -> str:
+    """A feed name as it appears in variable names: ``swpc-kp`` → ``swpc_kp``."""
+    return name.replace("-", "_").lower()
+
+
+def adapter_settings(
+    service: str, feeds: dict[str, tuple[str, float]]
+) -> type[AdapterSettings]:
+    """An AdapterSettings subclass with ``CENTRAL_FEED_<FEED>_URL`` / ``_INTERVAL_S``.
+
+    ``feeds`` maps each feed name to its default URL and interval in seconds.
+    """
+    fields: dict[str, Any] = {}
+    for name, (url, interval) in feeds.items():
+        token = feed_token(name)
+        fields[f"feed_{token}_url"] = (str, Field(default=url, min_length=1))
+        fields[f"feed_{token}_interval_s"] = (float, Field(default=interval, gt=0))
+    model_name = "".join(p.capitalize() for p in service.split("-")) + "Settings"
+    return create_model(model_name, __base__=AdapterSettings, **fields)

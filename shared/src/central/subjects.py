@@ -29,7 +29,7 @@ def representative_point(geometry: dict[str, Any] | None) -> tuple[float, float]
     if not geometry:
         return None
     coords = geometry.get("coordinates")
-    if geometry.get("type") == "Point" and isinstance(coords, list) and len(coords) >= 2:
+    if geometry.get("type") == "Point" and isinstance(coords, list) and coords[1:]:
         return float(coords[0]), float(coords[1])
     try:
         shp = shape(geometry)

@@ -1,0 +1,120 @@
+"""The skeleton every Central service runs in.
+
+A FastStream application (``AsgiFastStream`` around a ``NatsBroker``) served by
+uvicorn on ``CENTRAL_HTTP_HOST:CENTRAL_HTTP_PORT`` with three routes:
+
+- ``/healthz``: 200 while the process runs;
+- ``/readyz``: 200 when every readiness check passes (NATS connected, plus whatever
+  the service adds, such as the database), else 503 naming the failing check;
+- ``/metrics``: Prometheus text from the process's default registry.
+
+uvicorn owns SIGINT/SIGTERM: it stops serving, FastStream runs the shutdown hooks
+(where services finish or nak work in hand) and drains the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.nats import NatsBroker
+from prometheus_client import make_asgi_app
+
+from central.settings import CentralSettings
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+Hook = Callable[[], Awaitable[None]]
+
+
+def make_broker(settings: CentralSettings, service: str) -> NatsBroker:
+    """A NatsBroker for ``service`` that never declares streams and logs as JSON."""
+    return NatsBroker(
+        settings.nats_url,
+        name=service,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=5,
+    )
+
+
+def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
+    return AsgiResponse(
+        orjson.dumps(body), status, headers={"content-type": "application/json"}
+    )
+
+
+def build_app(
+    broker: NatsBroker,
+    *,
+    checks: dict[str, ReadyCheck] | None = None,
+    after_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> AsgiFastStream:
+    """The service's ASGI application with health, readiness and metrics routes.
+
+    ``checks`` are extra readiness checks by name; NATS connectivity is always
+    checked.  A check that raises or takes longer than two seconds counts as failed.
+    """
+    all_checks: dict[str, ReadyCheck] = {"nats": lambda: _nats_ready(broker)}
+    all_checks.update(checks or {})
+
+    @get(include_in_schema=False)
+    async def healthz(scope: Any) -> AsgiResponse:
+        return _json(200, {"status": "alive"})
+
+    @get(include_in_schema=False)
+    async def readyz(scope: Any) -> AsgiResponse:
+        failed = [name for name, check in all_checks.items() if not await _run(check)]
+        if failed:
+            return _json(503, {"status": "not ready", "failed": failed})
+        return _json(200, {"status": "ready"})
+
+    return AsgiFastStream(
+        broker,
+        asgi_routes=[
+            ("/healthz", healthz),
+            ("/readyz", readyz),
+            ("/metrics", make_asgi_app()),
+        ],
+        after_startup=list(after_startup),
+        on_shutdown=list(on_shutdown),
+        logger=None,
+    )
+
+
+async def _nats_ready(broker: NatsBroker) -> bool:
+    try:
+        return bool(broker.connection.is_connected)
+    except Exception:
+        return False
+
+
+async def _run(check: ReadyCheck) -> bool:
+    try:
+        return await asyncio.wait_for(check(), timeout=2.0)
+    except Exception:
+        return False
+
+
+def serve(app: AsgiFastStream, settings: CentralSettings) -> int:
+    """Run ``app`` until SIGINT/SIGTERM; the process exit code.
+
+    0 after a clean shutdown, 3 when start-up failed (for example NATS unreachable
+    or the HTTP port taken); uvicorn has logged the reason by then.
+    """
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 3

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import gzip
+import random
+
+import httpx
+import pytest
+
+from central.replay import Fault, ReplayApp, running
+from central.upstream import (
+    UpstreamError,
+    Validators,
+    backoff_delay,
+    fetch,
+    parse_retry_after,
+)
+
+
+def test_backoff_grows_with_failures_and_stays_under_cap() -> None:
+    rng = random.Random(7)
+    delays = [backoff_delay(n, base_s=2, cap_s=60, rng=rng) for n in range(1, 10)]
+
+    assert 1 <= delays[0] <= 2
+    assert 8 <= delays[3] <= 16
+    assert all(d <= 60 for d in delays)
+    assert delays[-1] >= 30
+
+
+def test_backoff_honours_retry_after_up_to_the_cap() -> None:
+    assert backoff_delay(1, base_s=1, cap_s=600, retry_after_s=120) >= 120
+    assert backoff_delay(1, base_s=1, cap_s=600, retry_after_s=86_400) == 600
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("120", 120.0, id="seconds"),
+        pytest.param("Thu, 01 Jan 1970 00:01:40 GMT", 40.0, id="http-date"),
+        pytest.param("soon", None, id="garbage"),
+        pytest.param(None, None, id="absent"),
+    ],
+)
+def test_parse_retry_after_reads_both_forms(value: str | None,
+                                            expected: float | None) -> None:
+    assert parse_retry_after(value, now=60.0) == expected
+
+
+async def test_fetch_sends_etag_and_gets_304_when_unchanged() -> None:
+    app = ReplayApp()
+    route = app.serve("/feed", b'{"a": 1}')
+    async with running(app) as base, httpx.AsyncClient() as client:
+        first = await fetch(client, base + "/feed", Validators(), max_bytes=1000)
+        second = await fetch(client, base + "/feed", first.validators, max_bytes=1000)
+
+    assert first.status == 200 and first.body == b'{"a": 1}'
+    assert second.not_modified and second.body is None
+    assert route.not_modified == 1
+
+
+async def test_fetch_raises_with_retry_after_when_server_answers_503() -> None:
+    app = ReplayApp()
+    app.serve("/feed", b"{}").fault = Fault(status=503, retry_after="30")
+    async with running(app) as base, httpx.AsyncClient() as client:
+        with pytest.raises(UpstreamError, match="answered 503") as info:
+            await fetch(client, base + "/feed", Validators(), max_bytes=1000)
+
+    assert info.value.kind == "http_status"
+    assert info.value.retry_after_s == 30.0
+
+
+async def test_fetch_raises_timeout_when_server_stalls() -> None:
+    app = ReplayApp()
+    app.serve("/feed", b"{}").fault = Fault(delay_s=2)
+    async with running(app) as base, httpx.AsyncClient(timeout=0.3) as client:
+        with pytest.raises(UpstreamError, match="timeout") as info:
+            await fetch(client, base + "/feed", Validators(), max_bytes=1000)
+
+    assert info.value.kind == "timeout"
+
+
+async def test_fetch_cuts_off_body_larger_than_limit_even_when_compressed() -> None:
+    bomb = gzip.compress(b"0" * 5_000_000)
+
+    async def gzip_app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-encoding", b"gzip"),
+                                (b"content-length", str(len(bomb)).encode())]})
+        await send({"type": "http.response.body", "body": bomb})
+
+    transport = httpx.ASGITransport(app=gzip_app)
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(UpstreamError, match="exceeds 100000 bytes"):
+            await fetch(client, "http://replay/feed", Validators(), max_bytes=100_000)
