@@ -23,6 +23,7 @@ import contextlib
 import os
 import socket
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -308,7 +309,8 @@ class AdapterRuntime:
         self.version = version
         self.settings = settings
         self.broker = broker
-        self.holder = f"{socket.gethostname()}-{os.getpid()}"
+        # Unique per runtime, so two replicas never mistake each other for themselves.
+        self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stopping = asyncio.Event()
         self.loops = [
             FeedLoop(

@@ -3,7 +3,8 @@
 Used by the integration tests and by ``central dev --replay`` so the hub runs
 offline.  Each route serves one payload with a strong ETag and answers 304 to a
 matching ``If-None-Match``.  A route can be told to misbehave: answer an HTTP status
-(with an optional ``Retry-After``), stall before answering, or cut its body short.
+(with an optional ``Retry-After``), stall before answering, cut its body short, or
+ignore conditional requests.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Fault:
     retry_after: str | None = None
     delay_s: float = 0.0
     truncate: bool = False
+    ignore_validators: bool = False
 
 
 @dataclass
@@ -101,7 +103,8 @@ class ReplayApp:
             await _respond(send, fault.status, b"upstream fault\n", "text/plain", extra)
             return
         headers = dict(scope["headers"])
-        if headers.get(b"if-none-match", b"").decode() == route.etag:
+        asked = headers.get(b"if-none-match", b"").decode()
+        if asked == route.etag and not fault.ignore_validators:
             route.not_modified += 1
             await _respond(
                 send, 304, b"", route.content_type, [(b"etag", route.etag.encode())]

@@ -40,6 +40,15 @@ class DatabaseSettings(CentralSettings):
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/central")
 
 
+class DevSettings(BaseSettings):
+    """``central dev``: where the hub's servers are, when they already run."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    nats_url: str | None = None
+    database_url: str | None = None
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

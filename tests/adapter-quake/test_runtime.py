@@ -1,0 +1,159 @@
+"""The adapter runtime on the earthquake feeds: faults, revisions, leases, meta."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import orjson
+import pytest
+from adapter_contract import FIXTURES, adapter, provision, stream_messages, wait_until
+
+from central.replay import Fault, ReplayApp, running
+from central_adapter_quake.feeds import FEEDS
+
+USGS = FIXTURES / "usgs-earthquake" / "usgs_4.5_day_2024-02-06_api1.10.3.geojson"
+USGS_COUNT = 13
+
+
+@pytest.fixture
+async def provisioned(nats_url: str) -> str:
+    await provision(nats_url)
+    return nats_url
+
+
+def _revised(body: bytes, index: int) -> bytes:
+    doc = orjson.loads(body)
+    doc["features"][index]["properties"]["updated"] += 60_000
+    doc["features"][index]["properties"]["mag"] += 0.1
+    return orjson.dumps(doc)
+
+
+async def _subjects(nats_url: str) -> list[str]:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    sub = await js.pull_subscribe("central.quake.>", stream="CENTRAL_QUAKE")
+    msgs = await sub.fetch(100, timeout=2)
+    await nc.close()
+    return [m.headers["ce-subject"] for m in msgs if m.headers]
+
+
+async def test_revised_record_publishes_one_new_event_with_same_subject(
+    provisioned: str,
+) -> None:
+    app = ReplayApp()
+    route = app.serve("/usgs", USGS.read_bytes())
+    async with running(app) as base, adapter(
+        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}
+    ):
+        await wait_until(lambda: route.hits >= 1, 10, "first poll")
+        await wait_until(
+            lambda: stream_messages(provisioned, "CENTRAL_QUAKE"), 10, "first events"
+        )
+        revised_subject = orjson.loads(USGS.read_bytes())["features"][3]["id"]
+        app.serve("/usgs", _revised(USGS.read_bytes(), 3))
+        await wait_until(
+            lambda: _count_is(provisioned, USGS_COUNT + 1), 10, "the revision"
+        )
+
+    subjects = await _subjects(provisioned)
+    assert subjects.count(revised_subject) == 2
+    assert len(subjects) == USGS_COUNT + 1
+
+
+async def _count_is(nats_url: str, expected: int) -> bool:
+    return await stream_messages(nats_url, "CENTRAL_QUAKE") == expected
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        pytest.param(Fault(status=500), "error:http_status", id="500"),
+        pytest.param(Fault(delay_s=1.5), "error:timeout", id="timeout"),
+        pytest.param(Fault(truncate=True), "error:format", id="truncated"),
+    ],
+)
+async def test_upstream_fault_backs_off_then_recovers_losing_nothing(
+    provisioned: str, fault: Fault, kind: str
+) -> None:
+    app = ReplayApp()
+    route = app.serve("/usgs", USGS.read_bytes())
+    route.fault = fault
+    async with running(app) as base, adapter(
+        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"},
+        http_timeout_s=0.5,
+    ) as rt:
+        loop = rt.loops[0]
+        await wait_until(lambda: loop.status.last_result == kind, 10, f"a {kind}")
+        assert await stream_messages(provisioned, "CENTRAL_QUAKE") == 0
+        route.fault = Fault()
+        await wait_until(lambda: loop.status.last_result == "ok", 10, "recovery")
+
+    assert await stream_messages(provisioned, "CENTRAL_QUAKE") == USGS_COUNT
+
+
+async def test_retry_after_is_honoured_before_the_next_poll(provisioned: str) -> None:
+    app = ReplayApp()
+    route = app.serve("/usgs", USGS.read_bytes())
+    route.fault = Fault(status=429, retry_after="2")
+    async with running(app) as base, adapter(
+        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"},
+        backoff_cap_s=5.0,
+    ):
+        await wait_until(lambda: route.hits >= 1, 10, "the first poll")
+        await asyncio.sleep(1.0)
+        hits_during_retry_after = route.hits
+        route.fault = Fault()
+        await wait_until(lambda: route.hits >= 2, 10, "the poll after Retry-After")
+
+    assert hits_during_retry_after == 1
+
+
+async def test_two_replicas_poll_a_feed_once_and_the_survivor_takes_over(
+    provisioned: str,
+) -> None:
+    app = ReplayApp()
+    route = app.serve("/usgs", USGS.read_bytes())
+    async with running(app) as base:
+        urls = {"usgs": f"{base}/usgs"}
+        async with adapter("adapter-quake", FEEDS, provisioned, dict(urls)) as first:
+            async with adapter("adapter-quake", FEEDS, provisioned, dict(urls)) as second:
+                await wait_until(lambda: route.hits >= 5, 10, "several polls")
+                leased = [first.loops[0].status.leased, second.loops[0].status.leased]
+                assert leased.count(True) == 1
+                polled = [first.loops[0].status.last_poll,
+                          second.loops[0].status.last_poll]
+                assert polled.count(None) == 1, "the standby replica never polled"
+            holder_gone = route.hits
+            await wait_until(lambda: route.hits > holder_gone + 2, 10, "polls go on")
+            assert first.loops[0].status.leased
+
+    assert await stream_messages(provisioned, "CENTRAL_QUAKE") == USGS_COUNT
+
+
+async def test_rejects_and_heartbeats_are_published_on_meta_subjects(
+    provisioned: str,
+) -> None:
+    doc = orjson.loads(USGS.read_bytes())
+    doc["features"][0]["properties"]["time"] = None
+    app = ReplayApp()
+    app.serve("/usgs", orjson.dumps(doc))
+    nc = await nats.connect(provisioned)
+    js = nc.jetstream()
+    async with running(app) as base, adapter(
+        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}
+    ):
+        await wait_until(lambda: _count_is(provisioned, USGS_COUNT - 1), 10, "events")
+        rejected = await js.pull_subscribe("central.meta.rejected.adapter-quake",
+                                           stream="CENTRAL_META")
+        status = await js.pull_subscribe("central.meta.status.adapter-quake",
+                                         stream="CENTRAL_META")
+        reject = orjson.loads((await rejected.fetch(1, timeout=5))[0].data)
+        beat = orjson.loads((await status.fetch(1, timeout=5))[0].data)
+    await nc.close()
+
+    assert reject["feed"] == "usgs"
+    assert reject["record_id"] == doc["features"][0]["id"]
+    assert "time" in reject["reason"]
+    assert beat["service"] == "adapter-quake"
+    assert "usgs" in beat["feeds"]
