@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import orjson
-from adapter_contract import AdapterContract
 
+from adapter_contract import AdapterContract
 from central_adapter_quake.feeds import FEEDS
 
 

@@ -7,8 +7,8 @@ import asyncio
 import nats
 import orjson
 import pytest
-from adapter_contract import FIXTURES, adapter, provision, stream_messages, wait_until
 
+from adapter_contract import FIXTURES, adapter, provision, stream_messages, wait_until
 from central.replay import Fault, ReplayApp, running
 from central_adapter_quake.feeds import FEEDS
 
@@ -43,8 +43,9 @@ async def test_revised_record_publishes_one_new_event_with_same_subject(
 ) -> None:
     app = ReplayApp()
     route = app.serve("/usgs", USGS.read_bytes())
-    async with running(app) as base, adapter(
-        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}
+    async with (
+        running(app) as base,
+        adapter("adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}),
     ):
         await wait_until(lambda: route.hits >= 1, 10, "first poll")
         await wait_until(
@@ -79,10 +80,16 @@ async def test_upstream_fault_backs_off_then_recovers_losing_nothing(
     app = ReplayApp()
     route = app.serve("/usgs", USGS.read_bytes())
     route.fault = fault
-    async with running(app) as base, adapter(
-        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"},
-        http_timeout_s=0.5,
-    ) as rt:
+    async with (
+        running(app) as base,
+        adapter(
+            "adapter-quake",
+            FEEDS,
+            provisioned,
+            {"usgs": f"{base}/usgs"},
+            http_timeout_s=0.5,
+        ) as rt,
+    ):
         loop = rt.loops[0]
         await wait_until(lambda: loop.status.last_result == kind, 10, f"a {kind}")
         assert await stream_messages(provisioned, "CENTRAL_QUAKE") == 0
@@ -96,9 +103,15 @@ async def test_retry_after_is_honoured_before_the_next_poll(provisioned: str) ->
     app = ReplayApp()
     route = app.serve("/usgs", USGS.read_bytes())
     route.fault = Fault(status=429, retry_after="2")
-    async with running(app) as base, adapter(
-        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"},
-        backoff_cap_s=5.0,
+    async with (
+        running(app) as base,
+        adapter(
+            "adapter-quake",
+            FEEDS,
+            provisioned,
+            {"usgs": f"{base}/usgs"},
+            backoff_cap_s=5.0,
+        ),
     ):
         await wait_until(lambda: route.hits >= 1, 10, "the first poll")
         await asyncio.sleep(1.0)
@@ -117,12 +130,16 @@ async def test_two_replicas_poll_a_feed_once_and_the_survivor_takes_over(
     async with running(app) as base:
         urls = {"usgs": f"{base}/usgs"}
         async with adapter("adapter-quake", FEEDS, provisioned, dict(urls)) as first:
-            async with adapter("adapter-quake", FEEDS, provisioned, dict(urls)) as second:
+            async with adapter(
+                "adapter-quake", FEEDS, provisioned, dict(urls)
+            ) as second:
                 await wait_until(lambda: route.hits >= 5, 10, "several polls")
                 leased = [first.loops[0].status.leased, second.loops[0].status.leased]
                 assert leased.count(True) == 1
-                polled = [first.loops[0].status.last_poll,
-                          second.loops[0].status.last_poll]
+                polled = [
+                    first.loops[0].status.last_poll,
+                    second.loops[0].status.last_poll,
+                ]
                 assert polled.count(None) == 1, "the standby replica never polled"
             holder_gone = route.hits
             await wait_until(lambda: route.hits > holder_gone + 2, 10, "polls go on")
@@ -140,14 +157,17 @@ async def test_rejects_and_heartbeats_are_published_on_meta_subjects(
     app.serve("/usgs", orjson.dumps(doc))
     nc = await nats.connect(provisioned)
     js = nc.jetstream()
-    async with running(app) as base, adapter(
-        "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}
+    async with (
+        running(app) as base,
+        adapter("adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}),
     ):
         await wait_until(lambda: _count_is(provisioned, USGS_COUNT - 1), 10, "events")
-        rejected = await js.pull_subscribe("central.meta.rejected.adapter-quake",
-                                           stream="CENTRAL_META")
-        status = await js.pull_subscribe("central.meta.status.adapter-quake",
-                                         stream="CENTRAL_META")
+        rejected = await js.pull_subscribe(
+            "central.meta.rejected.adapter-quake", stream="CENTRAL_META"
+        )
+        status = await js.pull_subscribe(
+            "central.meta.status.adapter-quake", stream="CENTRAL_META"
+        )
         reject = orjson.loads((await rejected.fetch(1, timeout=5))[0].data)
         beat = orjson.loads((await status.fetch(1, timeout=5))[0].data)
     await nc.close()

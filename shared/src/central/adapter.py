@@ -36,7 +36,7 @@ from nats.js.api import PubAck
 
 from central import metrics
 from central.errors import CentralError, FeedFormatError, RecordError
-from central.events import encode_data, to_nats_headers
+from central.events import to_nats_headers
 from central.feeds import Feed, Normalized
 from central.lease import Lease
 from central.logs import get_logger
@@ -45,6 +45,9 @@ from central.state import FeedState, StateStore, digest
 from central.streams import ADAPTER_BUCKET, BY_DOMAIN, stream_for_subject
 from central.subjects import rejected_subject, status_subject
 from central.upstream import UpstreamError, backoff_delay, fetch
+
+#: Events published per pipelined batch; bounds the events held in memory.
+PUBLISH_BATCH = 1000
 
 
 class PublishError(CentralError, IOError):
@@ -104,7 +107,7 @@ class Publisher:
         stream = stream_for_subject(item.nats_subject).name
         headers = to_nats_headers(item.event)
         headers["content-type"] = item.event.datacontenttype
-        body = encode_data(item.event)
+        body = item.body
         async with self._slots:
             for attempt in range(1, self._attempts + 1):
                 try:
@@ -252,26 +255,25 @@ class FeedLoop:
             return report
 
         report.bytes = len(fetched.body)
-        accepted = await self._normalize_all(fetched.body, report)
-        fresh = [n for n in accepted if digest(n.event.id) not in state.seen]
-        acks = await rt.publisher.publish_all(fresh)
-
-        report.new = len(fresh)
-        report.duplicates = (len(accepted) - len(fresh)) + sum(
-            a.duplicate or 0 for a in acks
-        )
-        report.published = len(fresh) - sum(1 for a in acks if a.duplicate)
-        await rt.store.save(
-            self.feed.name,
-            FeedState(fetched.validators, {digest(n.event.id) for n in accepted}),
-        )
+        accepted = await self._publish_new(fetched.body, state.seen, report)
+        await rt.store.save(self.feed.name, FeedState(fetched.validators, accepted))
         self._count(report)
         report.seconds = round(time.monotonic() - started, 3)
         self.log.info("poll_finished", **report.fields())
         return report
 
-    async def _normalize_all(self, body: bytes, report: PollReport) -> list[Normalized]:
-        accepted: dict[str, Normalized] = {}
+    async def _publish_new(
+        self, body: bytes, seen: set[bytes], report: PollReport
+    ) -> set[bytes]:
+        """Normalize every record and publish those not in ``seen``, in batches.
+
+        Returns the digests of every accepted record of the payload, the next
+        seen-set.  Only one batch of events is held at a time, so a payload of a
+        hundred thousand records already published costs their digests, not their
+        events.
+        """
+        accepted: set[bytes] = set()
+        batch: list[Normalized] = []
         for raw in self.feed.parse(body):
             report.fetched += 1
             try:
@@ -280,9 +282,26 @@ class FeedLoop:
                 report.rejected += 1
                 await self.runtime.reject(self.feed, raw, exc)
                 continue
-            # A payload may list one revision twice; publish it once.
-            accepted.setdefault(item.event.id, item)
-        return list(accepted.values())
+            key = digest(item.event.id)
+            if key in accepted or key in seen:
+                # Published by an earlier poll, or listed twice in this payload.
+                report.duplicates += 1
+                accepted.add(key)
+                continue
+            accepted.add(key)
+            batch.append(item)
+            if len(batch) >= PUBLISH_BATCH:
+                await self._publish(batch, report)
+                batch = []
+        await self._publish(batch, report)
+        return accepted
+
+    async def _publish(self, batch: list[Normalized], report: PollReport) -> None:
+        acks = await self.runtime.publisher.publish_all(batch)
+        dropped = sum(1 for ack in acks if ack.duplicate)
+        report.new += len(batch)
+        report.published += len(batch) - dropped
+        report.duplicates += dropped
 
     def _count(self, report: PollReport) -> None:
         for outcome, count in (

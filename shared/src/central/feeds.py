@@ -12,16 +12,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from central.events import CloudEvent
+import orjson
+
+from central.errors import RecordError
+from central.events import CloudEvent, encode_data
 from central.subjects import event_subject
 
 
 @dataclass(frozen=True)
 class Normalized:
-    """One accepted record: the event and the NATS subject it is published on."""
+    """One accepted record: the event, its NATS subject and its encoded body.
+
+    Build it with :func:`normalized`, which encodes the body once and so rejects a
+    record whose data cannot be JSON before anything is published.
+    """
 
     event: CloudEvent
     nats_subject: str
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -53,5 +61,16 @@ def normalized(
     provider: str,
     geometry: dict[str, Any] | None,
 ) -> Normalized:
-    """Pair ``event`` with its subject ``central.<domain>.<kind>.<provider>.<cell>``."""
-    return Normalized(event, event_subject(domain, kind, provider, geometry))
+    """``event`` with its subject ``central.<domain>.<kind>.<provider>.<cell>``.
+
+    Raises :class:`~central.errors.RecordError` when the event's data cannot be
+    encoded as JSON (an integer beyond 64 bits, say), so such a record is rejected
+    like any other bad record instead of failing the publish of its whole poll.
+    """
+    try:
+        body = encode_data(event)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise RecordError(
+            f"data cannot be encoded as JSON: {exc}", event.subject
+        ) from exc
+    return Normalized(event, event_subject(domain, kind, provider, geometry), body)

@@ -1,0 +1,3 @@
+"""Central fire adapter."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Central space adapter."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Central wx adapter."""
+
+__version__ = "0.1.0"
