@@ -63,6 +63,7 @@ def test_normalize_maps_fields_of_crete_feature(emsc_feature: FeatureLookup) -> 
         "sources": ["THE"],
         "updated": "2025-04-26T13:48:47.302931Z",
         "geometry": {"type": "Point", "coordinates": [25.29, 35.07]},
+        "extra": {"source_catalog": "EMSC-RTS", "source_id": "1800270"},
     }
     assert result.nats_subject == "central.quake.earthquake.emsc.sw1"
 

@@ -63,7 +63,8 @@ def test_event_type_raises_value_error_when_kind_unknown() -> None:
 def test_to_data_dumps_json_values_in_field_order() -> None:
     data = SeismicEvent.model_validate(MINIMAL).to_data()
 
-    assert list(data) == list(MINIMAL)
+    assert list(data) == [*MINIMAL, "extra"]
+    assert data["extra"] == {}
     assert data["updated"] == "2024-02-06T05:54:08.040000Z"
     assert data["geometry"] == {"type": "Point", "coordinates": [121.0701, 16.8088]}
 

@@ -72,6 +72,15 @@ def test_normalize_maps_fields_of_2013_feature(usgs_feature: FeatureLookup) -> N
         "sources": ["us", "pt"],
         "updated": "2013-07-24T06:09:32.950000Z",
         "geometry": {"type": "Point", "coordinates": [104.2427, 34.4991]},
+        "extra": {
+            "tz": 480,
+            "detail": "http://earthquake.usgs.gov/earthquakes/feed/v1.0/detail/usb000ije3.geojson",
+            "code": "b000ije3",
+            "types": ",cap,dyfi,general-link,geoserve,losspager,moment-tensor,"
+            "nearby-cities,origin,p-wave-travel-times,phase-data,scitech-link,shakemap,"
+            "tectonic-summary,",
+            "rms": 0.89,
+        },
     }
     assert result.nats_subject == "central.quake.earthquake.usgs.wq4"
 

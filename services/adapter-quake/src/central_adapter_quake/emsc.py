@@ -74,6 +74,25 @@ _KINDS: Final[dict[str, str]] = {
 }
 
 
+# The properties read into named fields; every other one goes to ``extra``.  lat and
+# lon repeat the geometry and unid is the subject.
+_MAPPED: Final = frozenset(
+    {
+        "unid",
+        "time",
+        "lastupdate",
+        "mag",
+        "magtype",
+        "depth",
+        "flynn_region",
+        "evtype",
+        "auth",
+        "lat",
+        "lon",
+    }
+)
+
+
 def kind_of(evtype: str | None) -> str:
     """The kind for an EMSC ``evtype`` code, ignoring case and surrounding spaces.
 
@@ -160,6 +179,7 @@ def normalize(feature: Any) -> Normalized:
         "sources": [auth] if auth is not None else [],
         "updated": iso_time(revision, "lastupdate", native_id),
         "geometry": {"type": "Point", "coordinates": (lon, lat)},
+        "extra": {k: v for k, v in props.items() if k not in _MAPPED},
     }
 
     return assemble(

@@ -127,6 +127,11 @@ class SeismicEvent(BaseModel):
         description="When the provider last revised the record (UTC)."
     )
     geometry: Point = Field(description="The epicentre.")
+    extra: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Upstream properties with no field above, kept as given "
+        "(USGS tz, detail, types, rms, code; EMSC source_id, source_catalog...).",
+    )
 
     @field_validator("updated")
     @classmethod

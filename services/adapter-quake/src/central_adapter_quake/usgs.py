@@ -57,6 +57,34 @@ SOURCE: Final = "https://earthquake.usgs.gov/earthquakes/feed/v1.0"
 _EARTHQUAKE_TYPES: Final = frozenset({"earthquake", "induced or triggered event"})
 
 
+# The properties read into named fields; every other one goes to ``extra``.
+_MAPPED: Final = frozenset(
+    {
+        "mag",
+        "magType",
+        "place",
+        "title",
+        "status",
+        "type",
+        "tsunami",
+        "felt",
+        "cdi",
+        "mmi",
+        "alert",
+        "sig",
+        "nst",
+        "dmin",
+        "gap",
+        "net",
+        "url",
+        "ids",
+        "sources",
+        "time",
+        "updated",
+    }
+)
+
+
 def kind_of(usgs_type: str | None) -> str:
     """The kind for a USGS ``type`` value, ignoring case and repeated spaces.
 
@@ -143,6 +171,7 @@ def normalize(feature: Any) -> Normalized:
         "sources": code_list(props, "sources", native_id),
         "updated": epoch_ms_time(updated_ms, "updated", native_id),
         "geometry": {"type": "Point", "coordinates": (lon, lat)},
+        "extra": {k: v for k, v in props.items() if k not in _MAPPED},
     }
 
     return assemble(
