@@ -8,13 +8,13 @@ import pytest
 from central.errors import EventDecodeError
 from central.events import (
     CloudEvent,
+    encode_data,
     from_nats,
     from_structured,
     percent_decode,
     percent_encode,
     to_nats_headers,
     to_structured,
-    encode_data,
 )
 
 
@@ -69,21 +69,65 @@ def test_time_is_normalized_to_utc_when_given_with_offset() -> None:
     ("headers", "body", "reason"),
     [
         pytest.param({}, b"{}", "no ce- headers", id="no-headers"),
-        pytest.param({"ce-specversion": "1.0", "ce-source": "s", "ce-type": "t",
-                      "ce-time": "2024-01-01T00:00:00Z"}, b"{}",
-                     "missing required attribute 'id'", id="no-id"),
-        pytest.param({"ce-specversion": "0.3", "ce-id": "1", "ce-source": "s",
-                      "ce-type": "t", "ce-time": "2024-01-01T00:00:00Z"}, b"{}",
-                     "unsupported specversion", id="old-spec"),
-        pytest.param({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "s",
-                      "ce-type": "t", "ce-time": "yesterday"}, b"{}",
-                     "time", id="bad-time"),
-        pytest.param({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "s",
-                      "ce-type": "t", "ce-time": "2024-01-01T00:00:00Z"}, b"{not json",
-                     "body is not JSON", id="bad-body"),
-        pytest.param({"ce-specversion": "1.0", "ce-id": "%FF", "ce-source": "s",
-                      "ce-type": "t", "ce-time": "2024-01-01T00:00:00Z"}, b"{}",
-                     "not UTF-8", id="bad-percent"),
+        pytest.param(
+            {
+                "ce-specversion": "1.0",
+                "ce-source": "s",
+                "ce-type": "t",
+                "ce-time": "2024-01-01T00:00:00Z",
+            },
+            b"{}",
+            "missing required attribute 'id'",
+            id="no-id",
+        ),
+        pytest.param(
+            {
+                "ce-specversion": "0.3",
+                "ce-id": "1",
+                "ce-source": "s",
+                "ce-type": "t",
+                "ce-time": "2024-01-01T00:00:00Z",
+            },
+            b"{}",
+            "unsupported specversion",
+            id="old-spec",
+        ),
+        pytest.param(
+            {
+                "ce-specversion": "1.0",
+                "ce-id": "1",
+                "ce-source": "s",
+                "ce-type": "t",
+                "ce-time": "yesterday",
+            },
+            b"{}",
+            "time",
+            id="bad-time",
+        ),
+        pytest.param(
+            {
+                "ce-specversion": "1.0",
+                "ce-id": "1",
+                "ce-source": "s",
+                "ce-type": "t",
+                "ce-time": "2024-01-01T00:00:00Z",
+            },
+            b"{not json",
+            "body is not JSON",
+            id="bad-body",
+        ),
+        pytest.param(
+            {
+                "ce-specversion": "1.0",
+                "ce-id": "%FF",
+                "ce-source": "s",
+                "ce-type": "t",
+                "ce-time": "2024-01-01T00:00:00Z",
+            },
+            b"{}",
+            "not UTF-8",
+            id="bad-percent",
+        ),
     ],
 )
 def test_from_nats_raises_decode_error_when_message_is_invalid(
@@ -94,7 +138,7 @@ def test_from_nats_raises_decode_error_when_message_is_invalid(
 
 
 def test_percent_encoding_leaves_safe_ascii_alone_and_reverses_exactly() -> None:
-    value = "abc-XYZ_09:/.~ é%\" ü😀"
+    value = 'abc-XYZ_09:/.~ é%" ü😀'
 
     encoded = percent_encode(value)
 
@@ -103,8 +147,15 @@ def test_percent_encoding_leaves_safe_ascii_alone_and_reverses_exactly() -> None
 
 
 def test_structured_rejects_non_string_attribute() -> None:
-    body = orjson.dumps({"specversion": "1.0", "id": 5, "source": "s", "type": "t",
-                         "time": "2024-01-01T00:00:00Z"})
+    body = orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": 5,
+            "source": "s",
+            "type": "t",
+            "time": "2024-01-01T00:00:00Z",
+        }
+    )
 
     with pytest.raises(EventDecodeError, match="attribute 'id' is not a string"):
         from_structured(body)

@@ -12,9 +12,17 @@ def test_event_id_is_stable_and_differs_by_each_part() -> None:
 
     assert first == event_id("usgs", "us7000lsze", "1707193234040")
     assert len(first) == 32
-    assert len({first, event_id("emsc", "us7000lsze", "1707193234040"),
+    assert (
+        len(
+            {
+                first,
+                event_id("emsc", "us7000lsze", "1707193234040"),
                 event_id("usgs", "us7000lszf", "1707193234040"),
-                event_id("usgs", "us7000lsze", "1707193234041")}) == 4
+                event_id("usgs", "us7000lsze", "1707193234041"),
+            }
+        )
+        == 4
+    )
 
 
 def test_event_id_raises_when_a_part_is_empty() -> None:
@@ -26,16 +34,26 @@ def test_event_id_raises_when_a_part_is_empty() -> None:
     ("geometry", "expected"),
     [
         pytest.param({"type": "Point", "coordinates": [-122.4, 37.77]}, "9q8", id="sf"),
-        pytest.param({"type": "Point", "coordinates": [139.69, 35.68, 10.0]}, "xn7",
-                     id="tokyo-3d"),
-        pytest.param({"type": "Polygon", "coordinates": [[[-1, -1], [1, -1], [1, 1],
-                                                          [-1, 1], [-1, -1]]]},
-                     "s00", id="polygon-centroid"),
+        pytest.param(
+            {"type": "Point", "coordinates": [139.69, 35.68, 10.0]},
+            "xn7",
+            id="tokyo-3d",
+        ),
+        pytest.param(
+            {
+                "type": "Polygon",
+                "coordinates": [[[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]],
+            },
+            "s00",
+            id="polygon-centroid",
+        ),
         pytest.param(None, "none", id="no-geometry"),
-        pytest.param({"type": "Point", "coordinates": [200, 95]}, "none",
-                     id="out-of-range"),
-        pytest.param({"type": "Polygon", "coordinates": "garbage"}, "none",
-                     id="unparseable"),
+        pytest.param(
+            {"type": "Point", "coordinates": [200, 95]}, "none", id="out-of-range"
+        ),
+        pytest.param(
+            {"type": "Polygon", "coordinates": "garbage"}, "none", id="unparseable"
+        ),
     ],
 )
 def test_cell_of_geometry_matches_known_geohash(
@@ -45,8 +63,9 @@ def test_cell_of_geometry_matches_known_geohash(
 
 
 def test_event_subject_has_five_tokens_and_rejects_bad_tokens() -> None:
-    subject = event_subject("quake", "earthquake", "usgs",
-                            {"type": "Point", "coordinates": [-122.4, 37.77]})
+    subject = event_subject(
+        "quake", "earthquake", "usgs", {"type": "Point", "coordinates": [-122.4, 37.77]}
+    )
 
     assert subject == "central.quake.earthquake.usgs.9q8"
     with pytest.raises(ValueError, match="kind 'quarry blast'"):
@@ -73,7 +92,11 @@ def test_registry_archives_everything_but_meta_and_views_match_flags() -> None:
 
 
 def test_stream_for_subject_finds_the_covering_stream_or_raises() -> None:
-    assert stream_for_subject("central.quake.earthquake.usgs.9q8").name == "CENTRAL_QUAKE"
-    assert stream_for_subject("central.meta.status.adapter-quake").name == "CENTRAL_META"
+    assert (
+        stream_for_subject("central.quake.earthquake.usgs.9q8").name == "CENTRAL_QUAKE"
+    )
+    assert (
+        stream_for_subject("central.meta.status.adapter-quake").name == "CENTRAL_META"
+    )
     with pytest.raises(KeyError, match="no registry stream"):
         stream_for_subject("other.quake.x")

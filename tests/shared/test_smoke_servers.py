@@ -4,7 +4,9 @@ import asyncpg
 import nats
 
 
-async def test_servers_answer_when_started_by_fixtures(nats_url: str, database_url: str) -> None:
+async def test_servers_answer_when_started_by_fixtures(
+    nats_url: str, database_url: str
+) -> None:
     nc = await nats.connect(nats_url)
     info = await nc.jetstream().account_info()
     assert info.limits is not None

@@ -40,7 +40,9 @@ async def test_state_shrinks_when_fewer_ids_are_saved(nc: Client) -> None:
 
     await store.save("feed", FeedState(Validators(), {digest("ab" * 16)}))
 
-    assert (await StateStore(kv, "adapter-test").load("feed")).seen == {digest("ab" * 16)}
+    assert (await StateStore(kv, "adapter-test").load("feed")).seen == {
+        digest("ab" * 16)
+    }
     assert await store.load("other") == FeedState()
 
 

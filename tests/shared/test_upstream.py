@@ -40,8 +40,9 @@ def test_backoff_honours_retry_after_up_to_the_cap() -> None:
         pytest.param(None, None, id="absent"),
     ],
 )
-def test_parse_retry_after_reads_both_forms(value: str | None,
-                                            expected: float | None) -> None:
+def test_parse_retry_after_reads_both_forms(
+    value: str | None, expected: float | None
+) -> None:
     assert parse_retry_after(value, now=60.0) == expected
 
 
@@ -84,9 +85,16 @@ async def test_fetch_cuts_off_body_larger_than_limit_even_when_compressed() -> N
     async def gzip_app(scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-encoding", b"gzip"),
-                                (b"content-length", str(len(bomb)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-encoding", b"gzip"),
+                    (b"content-length", str(len(bomb)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": bomb})
 
     transport = httpx.ASGITransport(app=gzip_app)
