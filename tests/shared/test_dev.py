@@ -1,0 +1,91 @@
+"""``central dev --replay`` brings up the whole hub and stops it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from central.devservers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _line_matching(
+    stream: asyncio.StreamReader, pattern: str, timeout: float, seen: list[str]
+) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        raw = await asyncio.wait_for(stream.readline(), left)
+        if not raw:
+            break
+        line = raw.decode(errors="replace")
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    pytest.fail(f"no line matching {pattern!r}; got:\n{''.join(seen)}")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_dev_replay_archives_every_feed_then_stops_on_ctrl_c() -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CENTRAL_NATS_URL", "CENTRAL_DATABASE_URL")
+    }
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "central"),
+        "dev",
+        "--replay",
+        "--http-port",
+        str(free_port()),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        match = await _line_matching(
+            proc.stderr, r"PostgreSQL with PostGIS listening on (\S+)", 60, seen
+        )
+        database_url = match.group(1)
+        await _line_matching(proc.stderr, r"adapter-quake started", 60, seen)
+        conn = await _connect(database_url)
+        deadline = time.monotonic() + 60
+        sources = 0
+        while time.monotonic() < deadline and sources < 2:
+            sources = await conn.fetchval("SELECT count(DISTINCT source) FROM events")
+            await asyncio.sleep(0.5)
+        total = await conn.fetchval("SELECT count(*) FROM events")
+        await conn.close()
+        assert sources == 2, "both quake feeds reached the archive"
+        assert total > 500
+
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 60)
+        assert code == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            return await asyncpg.connect(url)
+        if time.monotonic() > deadline:
+            pytest.fail(f"cannot connect to {url}")
+        await asyncio.sleep(0.2)
