@@ -1,4 +1,4 @@
-"""``central``: developer commands for the whole hub (``central dev``)."""
+"""``central``: developer commands for the whole hub (``dev``, ``replay``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from central import dev
+from central.replay import serve_replay
 from central.settings import DevSettings, load
 
 
@@ -33,7 +34,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=8080,
         help="first HTTP port; each service takes the next one",
     )
+    replay = commands.add_parser(
+        "replay", help="serve recorded payloads over HTTP (for tests and compose)"
+    )
+    replay.add_argument("--fixtures", type=Path, default=Path("tests/fixtures"))
+    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
+
+    if args.command == "replay":
+        if not args.fixtures.is_dir():
+            print(f"error: --fixtures {args.fixtures} is not a folder", file=sys.stderr)
+            return 2
+        return serve_replay(args.fixtures, args.host, args.port)
 
     if args.replay and not args.fixtures.is_dir():
         print(f"error: --fixtures {args.fixtures} is not a folder", file=sys.stderr)

@@ -92,6 +92,9 @@ class NatsServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own session: a Ctrl-C meant for the caller must not stop it
+            # before the clients that use it have shut down.
+            start_new_session=True,
         )
         log.close()
         wait_for_port(self.port, what="nats-server")
@@ -189,6 +192,7 @@ class PostgresServer:
             ),
             check=True,
             capture_output=True,
+            start_new_session=True,
         )
         self.running = True
         return self

@@ -166,3 +166,21 @@ async def running(app: ReplayApp, port: int | None = None) -> AsyncIterator[str]
     finally:
         server.should_exit = True
         await task
+
+
+def serve_replay(fixtures: Path, host: str, port: int) -> int:
+    """Serve every payload under ``fixtures`` at ``/<relative path>`` until stopped.
+
+    Also answers ``/healthz``, so a container healthcheck can probe it.
+    """
+    app = ReplayApp()
+    paths = app.serve_folder(fixtures)
+    app.serve("/healthz", b'{"status": "alive"}')
+    print(
+        f"replay: serving {len(paths)} payloads from {fixtures} on {host}:{port}",
+        flush=True,
+    )
+    uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    ).run()
+    return 0
