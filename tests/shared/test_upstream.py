@@ -58,6 +58,21 @@ async def test_fetch_sends_etag_and_gets_304_when_unchanged() -> None:
     assert route.not_modified == 1
 
 
+async def test_fetch_sends_the_accept_header_when_given() -> None:
+    app = ReplayApp()
+    route = app.serve("/feed", b"<feed/>", "application/atom+xml")
+    async with running(app) as base, httpx.AsyncClient() as client:
+        await fetch(
+            client,
+            base + "/feed",
+            Validators(),
+            max_bytes=1000,
+            accept="application/atom+xml",
+        )
+
+    assert route.last_headers["accept"] == "application/atom+xml"
+
+
 async def test_fetch_raises_with_retry_after_when_server_answers_503() -> None:
     app = ReplayApp()
     app.serve("/feed", b"{}").fault = Fault(status=503, retry_after="30")

@@ -245,7 +245,11 @@ class FeedLoop:
         state = await rt.store.load(self.feed.name)
 
         fetched = await fetch(
-            rt.client, self.url, state.validators, max_bytes=rt.settings.max_body_bytes
+            rt.client,
+            self.url,
+            state.validators,
+            max_bytes=rt.settings.max_body_bytes,
+            accept=self.feed.media_type,
         )
         metrics.UPSTREAM_SECONDS.labels(self.feed.name).observe(fetched.seconds)
         report.status = fetched.status

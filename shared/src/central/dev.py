@@ -37,6 +37,10 @@ from central.replay import ReplayApp
 #: Adapter services ``central dev`` runs when installed, with the recorded payload
 #: each feed replays under ``--replay`` (paths relative to the fixtures folder).
 ADAPTERS: dict[str, dict[str, str]] = {
+    "adapter-wx": {
+        "nws": "nws-alerts/nws_alerts_active_point_AZ_2024-07-18.json",
+        "cap": "nws-alerts/nws_cap_atom_us_feed_2014-11-05.xml",
+    },
     "adapter-quake": {
         "usgs": "usgs-earthquake/usgs_all_day_2016-11-03_api1.5.2.geojson",
         "emsc": "emsc-seismicportal/emsc_fdsnws_event_json_2025-04-26.json",

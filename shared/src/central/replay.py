@@ -46,6 +46,7 @@ class Route:
     fault: Fault = field(default_factory=Fault)
     hits: int = 0
     not_modified: int = 0
+    last_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def etag(self) -> str:
@@ -91,6 +92,7 @@ class ReplayApp:
             await _respond(send, 404, b"not found\n", "text/plain")
             return
         route.hits += 1
+        route.last_headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         fault = route.fault
         if fault.delay_s:
             await asyncio.sleep(fault.delay_s)

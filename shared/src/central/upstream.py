@@ -64,14 +64,21 @@ class Fetched:
 
 
 async def fetch(
-    client: httpx.AsyncClient, url: str, validators: Validators, *, max_bytes: int
+    client: httpx.AsyncClient,
+    url: str,
+    validators: Validators,
+    *,
+    max_bytes: int,
+    accept: str | None = None,
 ) -> Fetched:
     """GET ``url`` conditionally; the body is read in full, up to ``max_bytes``.
+
+    ``accept`` is sent as the Accept header (some upstreams choose the format by it).
 
     ``max_bytes`` bounds the decoded body, so a compressed bomb is cut off as soon as
     it inflates past the limit.  Redirects are followed as the client is configured.
     """
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Accept": accept} if accept else {}
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
