@@ -49,6 +49,9 @@ from central.settings import adapter_settings
 from central.streams import stream_for_subject
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: Events per payload read back through the CloudEvents SDK (it is slow; our own
+#: decoder still checks every event).
+SDK_SAMPLE = 500
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> None:
@@ -190,6 +193,8 @@ class AdapterContract:
     feeds: ClassVar[dict[str, Feed]]
     #: feed name → recorded payload files (relative to tests/fixtures)
     recorded: ClassVar[dict[str, list[str]]]
+    #: seconds the re-poll test waits for three polls of every feed
+    repoll_timeout_s: ClassVar[float] = 60.0
 
     def break_record(self, feed: str, body: bytes) -> bytes:
         """``body`` with exactly one record made invalid."""
@@ -215,14 +220,15 @@ class AdapterContract:
         for feed, body in self._cases():
             accepted, _ = self._normalize(feed, body)
             assert accepted, f"{feed.name}: no record accepted"
-            for item in accepted:
+            for index, item in enumerate(accepted):
                 event = item.event
                 assert event.type.startswith(f"central.{self.domain}.")
                 assert stream_for_subject(item.nats_subject).domain == self.domain
                 assert item.nats_subject.split(".")[2] == event.type.split(".")[2]
                 assert item.body == encode_data(event)
                 assert from_nats(to_nats_headers(event), item.body) == event
-                _check_with_sdk(event)
+                if index < SDK_SAMPLE:
+                    _check_with_sdk(event)
 
     def test_contract_ids_are_stable_across_runs_and_unique_per_payload(self) -> None:
         for feed, body in self._cases():
@@ -286,7 +292,7 @@ class AdapterContract:
             async with adapter(self.service, self.feeds, nats_url, urls) as rt:
                 await wait_until(
                     lambda: all(r.hits >= 3 for r in routes.values()),
-                    20,
+                    self.repoll_timeout_s,
                     "three polls of every feed",
                 )
                 counts = {lp.feed.name: dict(lp.status.counts) for lp in rt.loops}

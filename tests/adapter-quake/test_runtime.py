@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import nats
 import orjson
 import pytest
 
 from adapter_contract import FIXTURES, adapter, provision, stream_messages, wait_until
+from central.devservers import NatsServer
 from central.replay import Fault, ReplayApp, running
 from central_adapter_quake.feeds import FEEDS
 
@@ -177,3 +179,27 @@ async def test_rejects_and_heartbeats_are_published_on_meta_subjects(
     assert "time" in reject["reason"]
     assert beat["service"] == "adapter-quake"
     assert "usgs" in beat["feeds"]
+
+
+async def test_record_over_the_max_payload_is_rejected_alone(tmp_path: Path) -> None:
+    conf = tmp_path / "small.conf"
+    conf.write_text("max_payload: 4096\n")
+    server = NatsServer(tmp_path, extra_args=("-c", str(conf))).start()
+    try:
+        await provision(server.url)
+        doc = orjson.loads(USGS.read_bytes())
+        doc["features"][2]["properties"]["place"] = "x" * 5000
+        app = ReplayApp()
+        app.serve("/usgs", orjson.dumps(doc))
+        async with (
+            running(app) as base,
+            adapter("adapter-quake", FEEDS, server.url, {"usgs": f"{base}/usgs"}) as rt,
+        ):
+            await wait_until(
+                lambda: rt.loops[0].status.last_result == "ok", 10, "a poll"
+            )
+            counts = dict(rt.loops[0].status.counts)
+        assert counts["rejected"] == 1
+        assert await stream_messages(server.url, "CENTRAL_QUAKE") == USGS_COUNT - 1
+    finally:
+        server.stop()

@@ -61,6 +61,8 @@ async def test_dev_replay_archives_every_feed_then_stops_on_ctrl_c() -> None:
         )
         database_url = match.group(1)
         await _line_matching(proc.stderr, r"adapter-quake started", 60, seen)
+        # Keep reading, so that no child ever blocks on a full stderr pipe.
+        drain = asyncio.create_task(_drain(proc.stderr, seen))
         conn = await _connect(database_url)
         deadline = time.monotonic() + 60
         sources = 0
@@ -74,11 +76,17 @@ async def test_dev_replay_archives_every_feed_then_stops_on_ctrl_c() -> None:
 
         proc.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(proc.wait(), 60)
-        assert code == 0
+        await drain
+        assert code == 0, "".join(seen[-20:])
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def _drain(stream: asyncio.StreamReader, seen: list[str]) -> None:
+    while raw := await stream.readline():
+        seen.append(raw.decode(errors="replace"))
 
 
 async def _connect(url: str) -> asyncpg.Connection:

@@ -13,7 +13,27 @@ from central.upstream import (
     backoff_delay,
     fetch,
     parse_retry_after,
+    redact_url,
 )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        pytest.param(
+            "https://u:pw@h/x?a=1&api_key=s3&MAP_KEY=k",
+            "https://u:***@h/x?a=1&api_key=***&MAP_KEY=***",
+            id="masked",
+        ),
+        pytest.param(
+            "https://h/feed.geojson?format=json&limit=5",
+            "https://h/feed.geojson?format=json&limit=5",
+            id="untouched",
+        ),
+    ],
+)
+def test_redact_url_masks_passwords_and_secret_parameters(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
 
 
 def test_backoff_grows_with_failures_and_stays_under_cap() -> None:

@@ -44,10 +44,12 @@ from central.settings import AdapterSettings
 from central.state import FeedState, StateStore, digest
 from central.streams import ADAPTER_BUCKET, BY_DOMAIN, stream_for_subject
 from central.subjects import rejected_subject, status_subject
-from central.upstream import UpstreamError, backoff_delay, fetch
+from central.upstream import UpstreamError, backoff_delay, fetch, redact_url
 
 #: Events published per pipelined batch; bounds the events held in memory.
 PUBLISH_BATCH = 1000
+#: Records normalized between two yields to the event loop.
+YIELD_EVERY = 500
 
 
 class PublishError(CentralError, IOError):
@@ -230,7 +232,7 @@ class FeedLoop:
             "poll_failed",
             kind=kind,
             error=str(exc),
-            url=self.url,
+            url=redact_url(self.url),
             failures=self._failures,
             retry_after_s=retry_after,
             next_poll_s=round(delay, 2),
@@ -280,8 +282,11 @@ class FeedLoop:
         batch: list[Normalized] = []
         for raw in self.feed.parse(body):
             report.fetched += 1
+            if report.fetched % YIELD_EVERY == 0:
+                # Normalizing is CPU work; let the other feeds and the heartbeat run.
+                await asyncio.sleep(0)
             try:
-                item = self.feed.normalize(raw)
+                item = self.runtime.fits(self.feed.normalize(raw))
             except RecordError as exc:
                 report.rejected += 1
                 await self.runtime.reject(self.feed, raw, exc)
@@ -352,6 +357,8 @@ class AdapterRuntime:
             if loop.feed.domain not in BY_DOMAIN:
                 raise CentralError(f"feed {loop.feed.name}: unknown domain")
         self.kv = await self.broker.key_value(ADAPTER_BUCKET, declare=False)
+        # The server's limit on one message (headers included), from its INFO.
+        self.max_payload = int(self.broker.connection.max_payload)
         self.store = StateStore(self.kv, self.service)
         self.publisher = Publisher(self.broker)
         self.client = httpx.AsyncClient(
@@ -365,7 +372,7 @@ class AdapterRuntime:
             version=self.version,
             holder=self.holder,
             feeds={
-                lp.feed.name: {"url": lp.url, "interval_s": lp.interval_s}
+                lp.feed.name: {"url": redact_url(lp.url), "interval_s": lp.interval_s}
                 for lp in self.loops
             },
         )
@@ -386,6 +393,22 @@ class AdapterRuntime:
         if hasattr(self, "client"):
             await self.client.aclose()
         self.log.info("adapter_stopped")
+
+    def fits(self, item: Normalized) -> Normalized:
+        """``item`` if its message fits the server's max payload, else RecordError.
+
+        Such a record is rejected on its own; published, it would fail every
+        attempt and with it the whole poll.
+        """
+        headers = to_nats_headers(item.event)
+        size = len(item.body) + sum(len(k) + len(v) + 4 for k, v in headers.items())
+        if size > self.max_payload:
+            raise RecordError(
+                f"event of {size} bytes exceeds the server's max payload of "
+                f"{self.max_payload} bytes",
+                item.event.subject,
+            )
+        return item
 
     async def reject(self, feed: Feed, raw: Any, exc: RecordError) -> None:
         """Count, log and publish one rejected record; publishing is best effort."""

@@ -9,9 +9,11 @@ feed at all exits 2 with a one-line message.  ``run`` starts the service.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from central.adapter import AdapterRuntime
 from central.errors import FeedFormatError, RecordError, SettingsError
@@ -23,27 +25,41 @@ from central.settings import adapter_settings, load
 
 
 def normalize_files(feed: Feed, files: Sequence[Path]) -> int:
-    """The ``normalize`` command; returns the exit code."""
+    """The ``normalize`` command; returns the exit code.
+
+    Records are read lazily, so a payload of a hundred thousand rows costs one
+    event at a time.  A closed stdout (``normalize ... | head``) ends quietly.
+    """
     out = sys.stdout.buffer
-    for path in files:
+    try:
+        for path in files:
+            code = _normalize_file(feed, path, out)
+            if code:
+                return code
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away; keep Python from complaining again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _normalize_file(feed: Feed, path: Path, out: BinaryIO) -> int:
+    try:
+        records = iter(feed.parse(path.read_bytes()))
+    except OSError as exc:
+        print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except FeedFormatError as exc:
+        print(f"error: {path}: not a {feed.name} payload: {exc}", file=sys.stderr)
+        return 2
+    for raw in records:
         try:
-            body = path.read_bytes()
-            records = list(feed.parse(body))
-        except OSError as exc:
-            print(f"error: {path}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-        except FeedFormatError as exc:
-            print(f"error: {path}: not a {feed.name} payload: {exc}", file=sys.stderr)
-            return 2
-        for raw in records:
-            try:
-                item = feed.normalize(raw)
-            except RecordError as exc:
-                rid = exc.native_id or _record_id(feed, raw) or "?"
-                print(f"rejected: {path}: record {rid}: {exc.reason}", file=sys.stderr)
-                continue
-            out.write(to_structured(item.event) + b"\n")
-    out.flush()
+            item = feed.normalize(raw)
+        except RecordError as exc:
+            rid = exc.native_id or _record_id(feed, raw) or "?"
+            print(f"rejected: {path}: record {rid}: {exc.reason}", file=sys.stderr)
+            continue
+        out.write(to_structured(item.event) + b"\n")
     return 0
 
 

@@ -41,6 +41,22 @@ ADAPTERS: dict[str, dict[str, str]] = {
         "nws": "nws-alerts/nws_alerts_active_point_AZ_2024-07-18.json",
         "cap": "nws-alerts/nws_cap_atom_us_feed_2014-11-05.xml",
     },
+    "adapter-disaster": {
+        "gdacs": "gdacs/gdacs_xml_gdacs.geojson_2026-05-27.geojson",
+        "eonet": "nasa-eonet/eonet_v3_events_open_2025-11-09.json",
+        "fema": "openfema/fema_DisasterDeclarationsSummaries_v2_2022-10-28.json",
+    },
+    "adapter-fire": {
+        "firms": "nasa-firms/firms_viirs_snpp_c2_europe_24h_2022-09-05.csv",
+    },
+    "adapter-space": {
+        "swpc-alerts": "noaa-swpc/swpc_alerts_2025-04-17_G4.json",
+        "swpc-kp": (
+            "noaa-swpc/swpc_noaa-planetary-k-index-forecast_2025-04-11_arrays.json"
+        ),
+        "swpc-xray": "noaa-swpc/swpc_goes_xrays-6-hour_2026-08-20.json",
+        "swpc-solarwind": "noaa-swpc/swpc_solar_wind_plasma-7-day_2024-05-08.json",
+    },
     "adapter-quake": {
         "usgs": "usgs-earthquake/usgs_all_day_2016-11-03_api1.5.2.geojson",
         "emsc": "emsc-seismicportal/emsc_fdsnws_event_json_2025-04-26.json",

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
@@ -84,6 +86,7 @@ async def fetch(
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     started = time.monotonic()
+    shown = redact_url(url)
     try:
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
@@ -91,20 +94,20 @@ async def fetch(
             if response.status_code != 200:
                 raise UpstreamError(
                     "http_status",
-                    f"{url} answered {response.status_code}",
+                    f"{shown} answered {response.status_code}",
                     status=response.status_code,
                     retry_after_s=parse_retry_after(
                         response.headers.get("Retry-After")
                     ),
                 )
-            body = await _read_bounded(response, max_bytes, url)
+            body = await _read_bounded(response, max_bytes, shown)
             new = Validators(
                 response.headers.get("ETag"), response.headers.get("Last-Modified")
             )
     except httpx.TimeoutException as exc:
-        raise UpstreamError("timeout", f"{url}: {type(exc).__name__}") from exc
+        raise UpstreamError("timeout", f"{shown}: {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
-        raise UpstreamError("transport", f"{url}: {type(exc).__name__}: {exc}") from exc
+        raise UpstreamError("transport", f"{shown}: {type(exc).__name__}") from exc
     return Fetched(200, body, new, time.monotonic() - started)
 
 
@@ -121,6 +124,34 @@ async def _read_bounded(response: httpx.Response, max_bytes: int, url: str) -> b
             raise UpstreamError("too_large", f"{url} body exceeds {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a log line: the password and secret-looking query values masked.
+
+    A query parameter whose name contains key, token, secret, pass, auth or sig has
+    its value replaced by ``***``.
+
+    Note: a secret embedded in the path (FIRMS puts its MAP_KEY there) cannot be
+    told from an ordinary path segment and is not masked; prefer a query parameter
+    or a header where the upstream allows it.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = "&".join(
+        f"{name}=***"
+        if _SECRET_PARAM.search(name)
+        else f"{name}={value}"
+        if value
+        else name
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -1,3 +1,3 @@
-"""Central disaster adapter."""
+"""Central's disaster adapter: GDACS, EONET and OpenFEMA to ``CENTRAL_DISASTER``."""
 
 __version__ = "0.1.0"

@@ -1,3 +1,3 @@
-"""Central fire adapter."""
+"""Central's fire adapter: NASA FIRMS active-fire CSV to ``CENTRAL_FIRE``."""
 
 __version__ = "0.1.0"
