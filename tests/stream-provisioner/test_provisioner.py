@@ -73,7 +73,8 @@ async def test_provisioner_applies_operator_limits_from_config_streams(
     assert _provision(nats_url, database_url).returncode == 0
     conn = await asyncpg.connect(database_url)
     await conn.execute(
-        "UPDATE config.streams SET max_age_s = 3600, max_bytes = 1048576 "
+        "UPDATE config.streams SET max_age_s = 3600, max_bytes = 1048576, "
+        "duplicate_window_s = 600 "
         "WHERE name = 'CENTRAL_QUAKE'"
     )
     await conn.close()
@@ -83,10 +84,11 @@ async def test_provisioner_applies_operator_limits_from_config_streams(
     assert result.returncode == 0
     updated = [e for e in _events(result.stdout) if e["event"] == "stream_updated"]
     assert [e["stream"] for e in updated] == ["CENTRAL_QUAKE"]
-    assert set(updated[0]["changes"]) == {"max_age", "max_bytes"}
+    assert set(updated[0]["changes"]) == {"max_age", "max_bytes", "duplicate_window"}
     nc = await nats.connect(nats_url)
     info = await nc.jetstream().stream_info("CENTRAL_QUAKE")
     assert info.config.max_age == 3600 and info.config.max_bytes == 1048576
+    assert info.config.duplicate_window == 600
     await nc.close()
 
 
@@ -123,3 +125,21 @@ async def test_provisioner_exits_nonzero_when_migrations_were_not_applied(
 
     assert result.returncode == 1
     assert "central-archiver migrate" in result.stdout
+
+
+async def test_provisioner_exits_nonzero_naming_stream_when_server_refuses_limits(
+    nats_url: str, database_url: str
+) -> None:
+    assert _run(["central-archiver", "migrate"], nats_url, database_url).returncode == 0
+    conn = await asyncpg.connect(database_url)
+    await conn.execute(
+        "UPDATE config.streams SET max_age_s = 60 WHERE name = 'CENTRAL_FIRE'"
+    )
+    await conn.close()
+
+    result = _provision(nats_url, database_url)
+
+    assert result.returncode == 1
+    refused = [e for e in _events(result.stdout) if e["event"] == "stream_rejected"]
+    assert [e["stream"] for e in refused] == ["CENTRAL_FIRE"]
+    assert "duplicates window" in str(refused[0]["error"])
