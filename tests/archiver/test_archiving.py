@@ -203,7 +203,7 @@ async def test_stop_hands_back_messages_so_the_next_archiver_needs_no_ack_wait(
     # Acks and naks travel on the archiver's connection, info on ours: allow the
     # server a moment to apply them, far less than ack_wait.
     await wait_until(
-        lambda: _ack_pending_is_zero(nc), 3, "every delivered message settled"
+        lambda: _ack_pending_is_zero(nc), 20, "every delivered message settled"
     )
     assert 0 < await rows.count() < total
     await start_archiver(batch_size=500, ack_wait_s=120)

@@ -35,7 +35,7 @@ async def _line_matching(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(400)
 async def test_dev_replay_archives_every_feed_then_stops_on_ctrl_c() -> None:
     env = {
         k: v
@@ -79,6 +79,8 @@ async def test_dev_replay_archives_every_feed_then_stops_on_ctrl_c() -> None:
         await drain
         assert code == 0, "".join(seen[-20:])
     finally:
+        # Shown by pytest when the test fails: what central dev said last.
+        print("".join(seen[-40:]))
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
