@@ -13,6 +13,7 @@ from a template that already has PostGIS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -64,14 +65,10 @@ async def _reset_nats(url: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for spec in REGISTRY:
-        try:
+        with contextlib.suppress(NotFoundError):
             await js.delete_stream(spec.name)
-        except NotFoundError:
-            pass
-    try:
+    with contextlib.suppress(NotFoundError):
         await js.delete_key_value(ADAPTER_BUCKET)
-    except NotFoundError:
-        pass
     await nc.close()
 
 

@@ -6,7 +6,6 @@ out deep copies of single records to edit.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from adapter_contract import FIXTURES
 from central.feeds import Normalized
 from central_adapter_disaster import eonet, fema, gdacs
+from recorded import only
 
 GDACS_FILE = "gdacs/gdacs_xml_gdacs.geojson_2026-05-27.geojson"
 GDACS_RSS_FILE = "gdacs/gdacs_rss_2019-12-30.xml"
@@ -22,13 +22,6 @@ EONET_FILE = "nasa-eonet/eonet_v3_events_open_2025-11-09.json"
 FEMA_FILE = "openfema/fema_DisasterDeclarationsSummaries_v2_2022-10-28.json"
 
 Lookup = Callable[[str], dict[str, Any]]
-
-
-def _find(records: list[dict[str, Any]], key: Callable[[Any], Any], wanted: str) -> Any:
-    matches = [r for r in records if key(r) == wanted]
-    if len(matches) != 1:
-        raise LookupError(f"{wanted} is not once in the fixture")
-    return copy.deepcopy(matches[0])
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +42,9 @@ def gdacs_results(gdacs_records: list[dict[str, Any]]) -> list[Normalized]:
 @pytest.fixture
 def gdacs_record(gdacs_records: list[dict[str, Any]]) -> Lookup:
     """A deep copy of the GDACS episode record of an event (``EQ1542046``)."""
-    return lambda subject: _find(gdacs_records, gdacs.record_id, subject)
+    return lambda subject: only(
+        gdacs_records, gdacs.record_id, subject, "the GDACS fixture"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +65,9 @@ def eonet_results(eonet_events: list[dict[str, Any]]) -> list[Normalized]:
 @pytest.fixture
 def eonet_event(eonet_events: list[dict[str, Any]]) -> Lookup:
     """A deep copy of the EONET event with ``id``."""
-    return lambda native_id: _find(eonet_events, eonet.record_id, native_id)
+    return lambda native_id: only(
+        eonet_events, eonet.record_id, native_id, "the EONET fixture"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -91,4 +88,6 @@ def fema_results(fema_rows: list[dict[str, Any]]) -> list[Normalized]:
 @pytest.fixture
 def fema_row(fema_rows: list[dict[str, Any]]) -> Lookup:
     """A deep copy of the OpenFEMA row with ``id``."""
-    return lambda native_id: _find(fema_rows, fema.record_id, native_id)
+    return lambda native_id: only(
+        fema_rows, fema.record_id, native_id, "the OpenFEMA fixture"
+    )

@@ -2,9 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from central.settings import adapter_settings, load
 from central_adapter_disaster import eonet, fema, gdacs
 from central_adapter_disaster.cli import main
 from central_adapter_disaster.feeds import FEEDS
+from recorded import digests_in_processes, normalize_digest
 
 GDACS = FIXTURES / "gdacs" / "gdacs_xml_gdacs.geojson_2026-05-27.geojson"
 RSS = FIXTURES / "gdacs" / "gdacs_rss_2019-12-30.xml"
@@ -127,21 +125,6 @@ def test_normalize_command_exits_2_when_file_is_not_the_feed(
     assert err.decode() == f"error: {path}: not a {feed} payload: {message}\n"
 
 
-_DIGEST_SCRIPT = """
-import hashlib, sys
-from pathlib import Path
-from central.events import to_structured
-from central_adapter_disaster.feeds import FEEDS
-digest = hashlib.sha256()
-for name, path in zip(sys.argv[1::2], sys.argv[2::2]):
-    feed = FEEDS[name]
-    for record in feed.parse(Path(path).read_bytes()):
-        result = feed.normalize(record)
-        digest.update(to_structured(result.event) + result.nats_subject.encode())
-print(digest.hexdigest())
-"""
-
-
 def test_normalize_gives_identical_bytes_across_processes(tmp_path: Path) -> None:
     """Another interpreter, with a fixed hash seed, prints this one's digest."""
     # The first 400 EONET events (every storm track among them) keep this quick.
@@ -150,26 +133,9 @@ def test_normalize_gives_identical_bytes_across_processes(tmp_path: Path) -> Non
     eonet_part = tmp_path / "eonet.json"
     eonet_part.write_text(json.dumps(document))
     args = ["gdacs", str(GDACS), "eonet", str(eonet_part), "fema", str(FEMA)]
-    here = _digest(args)
+    here = normalize_digest(FEEDS, args)
 
-    done = subprocess.run(
-        [sys.executable, "-c", _DIGEST_SCRIPT, *args],
-        env={**os.environ, "PYTHONHASHSEED": "1"},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    (there,) = digests_in_processes("central_adapter_disaster.feeds", args, seeds=["1"])
 
-    assert done.stdout.strip() == here
+    assert there == here
     assert len(here) == len(hashlib.sha256().hexdigest())
-
-
-def _digest(args: list[str]) -> str:
-    digest = hashlib.sha256()
-    for name, path in zip(args[::2], args[1::2], strict=True):
-        feed = FEEDS[name]
-        for record in feed.parse(Path(path).read_bytes()):
-            result = feed.normalize(record)
-            digest.update(to_structured(result.event) + result.nats_subject.encode())
-    return digest.hexdigest()

@@ -12,6 +12,7 @@ from central.errors import FeedFormatError, RecordError
 from central.feeds import Normalized
 from central.ids import event_id
 from central_adapter_disaster import fema
+from recorded import DELETE, edit
 
 Lookup = Callable[[str], dict[str, Any]]
 HOOD = "867be42a-71d5-4f13-aa21-d91e0a6fd577"
@@ -253,46 +254,32 @@ def test_parse_raises_feed_format_error_when_payload_is_wrong(
         fema.parse(body)
 
 
-def _set(**changes: Any) -> Callable[[dict[str, Any]], None]:
-    def edit(row: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            if value is _DELETE:
-                del row[key]
-            else:
-                row[key] = value
-
-    return edit
-
-
-_DELETE = object()
-
-
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (_set(lastRefresh=_DELETE), r"^record has no lastRefresh \(record 867be42a-"),
-        (_set(declarationDate=None), r"^record has no declarationDate"),
+        (edit(lastRefresh=DELETE), r"^record has no lastRefresh \(record 867be42a-"),
+        (edit(declarationDate=None), r"^record has no declarationDate"),
         (
-            _set(declarationDate="07/19/2022"),
+            edit(declarationDate="07/19/2022"),
             r"^declarationDate '07/19/2022' is not an ISO 8601 date-time",
         ),
-        (_set(disasterNumber="5444"), r"^disasterNumber '5444' is not an integer"),
-        (_set(disasterNumber=2**60), r"^disasterNumber 1152921504606846976 is not an"),
-        (_set(fipsStateCode=48), r"^fipsStateCode 48 is not a string of digits"),
-        (_set(fipsStateCode="6"), r"^fipsStateCode '6' is not a string of digits"),
-        (_set(fipsCountyCode=None), r"^record has no fipsCountyCode"),
-        (_set(placeCode=99221), r"^placeCode 99221 is not a string of digits"),
-        (_set(paProgramDeclared=1), r"^paProgramDeclared 1 is not true or false"),
-        (_set(incidentType=""), r"^record has no incidentType"),
-        (_set(state=["TX"]), r"^state \['TX'\] is not a string"),
-        (_set(femaDeclarationString=_DELETE), r"^record has no femaDeclarationString"),
+        (edit(disasterNumber="5444"), r"^disasterNumber '5444' is not an integer"),
+        (edit(disasterNumber=2**60), r"^disasterNumber 1152921504606846976 is not an"),
+        (edit(fipsStateCode=48), r"^fipsStateCode 48 is not a string of digits"),
+        (edit(fipsStateCode="6"), r"^fipsStateCode '6' is not a string of digits"),
+        (edit(fipsCountyCode=None), r"^record has no fipsCountyCode"),
+        (edit(placeCode=99221), r"^placeCode 99221 is not a string of digits"),
+        (edit(paProgramDeclared=1), r"^paProgramDeclared 1 is not true or false"),
+        (edit(incidentType=""), r"^record has no incidentType"),
+        (edit(state=["TX"]), r"^state \['TX'\] is not a string"),
+        (edit(femaDeclarationString=DELETE), r"^record has no femaDeclarationString"),
         (
-            _set(incidentEndDate="2022-02-30T00:00:00.000Z"),
+            edit(incidentEndDate="2022-02-30T00:00:00.000Z"),
             r"^incidentEndDate '2022-02-30T00:00:00.000Z' is not a valid calendar",
         ),
-        (_set(region=2**64), r"^region holds a value that is not portable JSON"),
+        (edit(region=2**64), r"^region holds a value that is not portable JSON"),
         (
-            _set(declarationDate="2022-07-19T00:00:00+99:00"),
+            edit(declarationDate="2022-07-19T00:00:00+99:00"),
             r"^declarationDate '2022-07-19T00:00:00\+99:00' is not a valid calendar",
         ),
     ],

@@ -13,6 +13,7 @@ from central.errors import FeedFormatError, RecordError
 from central.feeds import Normalized
 from central.ids import event_id
 from central_adapter_fire import firms
+from recorded import DELETE, edit
 
 RowLookup = Callable[[int], dict[str, str]]
 Results = tuple[list[Normalized], list[RecordError]]
@@ -427,71 +428,59 @@ def test_native_id_writes_coordinates_in_shortest_form() -> None:
     )
 
 
-def _edit(**changes: Any) -> Callable[[dict[str, Any]], None]:
-    def edit(row: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            if value is _DELETE:
-                del row[key]
-            else:
-                row[key] = value
-
-    return edit
-
-
-_DELETE = object()
 _NID = r" \(record MODIS/T/2023-08-01T00:35Z/-8\.98654/-42\.46322\)$"
 
 
 @pytest.mark.parametrize(
     ("edit", "message", "has_id"),
     [
-        (_edit(latitude=""), r"^row has no latitude$", False),
-        (_edit(longitude=_DELETE), r"^row has no longitude$", False),
-        (_edit(latitude="95"), r"^latitude '95' is not within -90..90$", False),
-        (_edit(longitude="-180.5"), r"^longitude '-180.5' is not within", False),
-        (_edit(latitude="nan"), r"^latitude 'nan' is not a finite number$", False),
-        (_edit(longitude="east"), r"^longitude 'east' is not a number$", False),
-        (_edit(latitude=-8.98654), r"^latitude -8.98654 is not the text of", False),
-        (_edit(satellite=""), r"^row has no satellite$", False),
-        (_edit(satellite="T/A"), r"^satellite 'T/A' is not a FIRMS satellite", False),
-        (_edit(acq_date="2023/08/01"), r"^acq_date '2023/08/01' is not a YYYY", False),
+        (edit(latitude=""), r"^row has no latitude$", False),
+        (edit(longitude=DELETE), r"^row has no longitude$", False),
+        (edit(latitude="95"), r"^latitude '95' is not within -90..90$", False),
+        (edit(longitude="-180.5"), r"^longitude '-180.5' is not within", False),
+        (edit(latitude="nan"), r"^latitude 'nan' is not a finite number$", False),
+        (edit(longitude="east"), r"^longitude 'east' is not a number$", False),
+        (edit(latitude=-8.98654), r"^latitude -8.98654 is not the text of", False),
+        (edit(satellite=""), r"^row has no satellite$", False),
+        (edit(satellite="T/A"), r"^satellite 'T/A' is not a FIRMS satellite", False),
+        (edit(acq_date="2023/08/01"), r"^acq_date '2023/08/01' is not a YYYY", False),
         (
-            _edit(acq_date="2023-02-30"),
+            edit(acq_date="2023-02-30"),
             r"^acq_date/acq_time '2023-02-30 0035' is not a valid UTC date",
             False,
         ),
         (
-            _edit(acq_time="2400"),
+            edit(acq_time="2400"),
             r"^acq_date/acq_time '2023-08-01 2400' is not a valid UTC date",
             False,
         ),
-        (_edit(acq_time="00:35"), r"^acq_time '00:35' is not an HHMM time$", False),
-        (_edit(acq_time="03500"), r"^acq_time '03500' is not an HHMM time$", False),
-        (_edit(brightness="-5"), r"^brightness '-5' is not at least 0" + _NID, True),
-        (_edit(frp="inf"), r"^frp 'inf' is not a finite number" + _NID, True),
+        (edit(acq_time="00:35"), r"^acq_time '00:35' is not an HHMM time$", False),
+        (edit(acq_time="03500"), r"^acq_time '03500' is not an HHMM time$", False),
+        (edit(brightness="-5"), r"^brightness '-5' is not at least 0" + _NID, True),
+        (edit(frp="inf"), r"^frp 'inf' is not a finite number" + _NID, True),
         (
-            _edit(scan="x" * 100_000),
+            edit(scan="x" * 100_000),
             r"^scan 'xxxxxxxxxxx.+\.\.\. is not a number",
             True,
         ),
         (
-            _edit(confidence="101"),
+            edit(confidence="101"),
             r"^confidence '101' is not 0-100 or low/nominal/high",
             True,
         ),
-        (_edit(confidence="medium"), r"^confidence 'medium' is not 0-100", True),
-        (_edit(daynight="X"), r"^daynight 'X' is not D or N" + _NID, True),
-        (_edit(type="7"), r"^type '7' is not 0 or 1 or 2 or 3" + _NID, True),
-        (_edit(version="6" * 40), r"^version '6+\.\.\. is not a version of at", True),
+        (edit(confidence="medium"), r"^confidence 'medium' is not 0-100", True),
+        (edit(daynight="X"), r"^daynight 'X' is not D or N" + _NID, True),
+        (edit(type="7"), r"^type '7' is not 0 or 1 or 2 or 3" + _NID, True),
+        (edit(version="6" * 40), r"^version '6+\.\.\. is not a version of at", True),
         (
-            _edit(instrument="VIIRS"),
+            edit(instrument="VIIRS"),
             r"^instrument 'VIIRS' is not MODIS, as its columns" + _NID,
             True,
         ),
-        (_edit(brightness=_DELETE), r"^row has neither a MODIS brightness nor", False),
-        (_edit(bright_ti4="301.2"), r"^row has both the MODIS and the VIIRS", False),
-        (_edit(frp=27.87), r"^frp 27.87 is not the text of a CSV cell" + _NID, True),
-        (_edit(extra_column=3), r"^extra_column 3 is not the text of a CSV", True),
+        (edit(brightness=DELETE), r"^row has neither a MODIS brightness nor", False),
+        (edit(bright_ti4="301.2"), r"^row has both the MODIS and the VIIRS", False),
+        (edit(frp=27.87), r"^frp 27.87 is not the text of a CSV cell" + _NID, True),
+        (edit(extra_column=3), r"^extra_column 3 is not the text of a CSV", True),
     ],
     ids=[
         "no-latitude",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from recorded import only
 
 USGS_FILES = {
     "2013": "usgs-earthquake/usgs_significant_month_2013-07_api1.0.8.geojson",
@@ -43,10 +44,7 @@ def usgs_feature(usgs_payload: Payload) -> FeatureLookup:
 
     def find(year: str, native_id: str) -> dict[str, Any]:
         features = json.loads(usgs_payload(year))["features"]
-        matches = [f for f in features if f["id"] == native_id]
-        if len(matches) != 1:
-            raise LookupError(f"{native_id} is not once in the {year} fixture")
-        return copy.deepcopy(matches[0])
+        return only(features, lambda f: f["id"], native_id, f"the {year} fixture")
 
     return find
 
@@ -57,9 +55,8 @@ def emsc_feature(emsc_payload: bytes) -> Callable[[str], dict[str, Any]]:
 
     def find(unid: str) -> dict[str, Any]:
         features = json.loads(emsc_payload)["features"]
-        matches = [f for f in features if f["properties"]["unid"] == unid]
-        if len(matches) != 1:
-            raise LookupError(f"{unid} is not once in the EMSC fixture")
-        return copy.deepcopy(matches[0])
+        return only(
+            features, lambda f: f["properties"]["unid"], unid, "the EMSC fixture"
+        )
 
     return find

@@ -13,6 +13,7 @@ from central.errors import FeedFormatError, RecordError
 from central.events import to_structured
 from central.ids import event_id
 from central_adapter_quake import emsc
+from recorded import DELETE, edit
 
 FeatureLookup = Callable[[str], dict[str, Any]]
 
@@ -229,25 +230,11 @@ def test_normalize_falls_back_to_feature_id_when_unid_missing(
     assert emsc.normalize(feature).event.subject == "20250426_0000198"
 
 
-def _edit_properties(**changes: Any) -> Callable[[dict[str, Any]], None]:
-    def edit(feature: dict[str, Any]) -> None:
-        for key, value in changes.items():
-            if value is _DELETE:
-                del feature["properties"][key]
-            else:
-                feature["properties"][key] = value
-
-    return edit
-
-
 def _edit_geometry(value: Any) -> Callable[[dict[str, Any]], None]:
     def edit(feature: dict[str, Any]) -> None:
         feature["geometry"] = value
 
     return edit
-
-
-_DELETE = object()
 
 
 @pytest.mark.parametrize(
@@ -262,19 +249,19 @@ _DELETE = object()
             _edit_geometry({"type": "Point", "coordinates": [25.29, 95.0, -15.0]}),
             r"^latitude 95.0 is outside -90..90",
         ),
-        (_edit_properties(time=_DELETE), r"^record has no time"),
+        (edit("properties", time=DELETE), r"^record has no time"),
         (
-            _edit_properties(time="26/04/2025 12:59:28"),
+            edit("properties", time="26/04/2025 12:59:28"),
             r"^time '26/04/2025 12:59:28' is not an RFC 3339 date-time",
         ),
         (
-            _edit_properties(time="2025-02-30T12:59:28.0Z"),
+            edit("properties", time="2025-02-30T12:59:28.0Z"),
             r"^time '2025-02-30T12:59:28.0Z' is not a valid calendar date-time",
         ),
-        (_edit_properties(lastupdate=_DELETE), r"^record has no lastupdate"),
-        (_edit_properties(lastupdate=""), r"^record has no lastupdate"),
-        (_edit_properties(depth="15.0"), r"^depth '15.0' is not a finite number"),
-        (_edit_properties(magtype=2), r"^magtype 2 is not a string"),
+        (edit("properties", lastupdate=DELETE), r"^record has no lastupdate"),
+        (edit("properties", lastupdate=""), r"^record has no lastupdate"),
+        (edit("properties", depth="15.0"), r"^depth '15.0' is not a finite number"),
+        (edit("properties", magtype=2), r"^magtype 2 is not a string"),
     ],
     ids=[
         "no-geometry",

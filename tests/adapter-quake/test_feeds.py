@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from central.events import from_structured, to_structured
 from central.subjects import event_subject
 from central_adapter_quake import emsc, usgs
 from central_adapter_quake.feeds import FEEDS
+from recorded import digests_in_processes
 
 SUBJECT = re.compile(
     r"^central\.quake\.(earthquake|quarry-blast|explosion|other)\.(usgs|emsc)"
@@ -77,40 +75,15 @@ def test_feed_normalizes_recorded_payload_into_valid_events(
         assert event.time.utcoffset() is not None
 
 
-_DIGEST_SCRIPT = """
-import hashlib, sys
-from pathlib import Path
-from central.events import to_structured
-from central_adapter_quake.feeds import FEEDS
-digest = hashlib.sha256()
-for name, path in zip(sys.argv[1::2], sys.argv[2::2]):
-    feed = FEEDS[name]
-    for record in feed.parse(Path(path).read_bytes()):
-        result = feed.normalize(record)
-        digest.update(to_structured(result.event) + result.nats_subject.encode())
-print(digest.hexdigest())
-"""
-
-
 def test_normalize_gives_identical_bytes_across_processes(fixtures_dir: Path) -> None:
     """Two interpreters with different hash seeds print the same digest."""
     args = [
         part for feed, path in RECORDED for part in (feed, str(fixtures_dir / path))
     ]
 
-    def digest(seed: str) -> str:
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run(
-            [sys.executable, "-c", _DIGEST_SCRIPT, *args],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return done.stdout.strip()
-
-    first, second = digest("1"), digest("2")
+    first, second = digests_in_processes(
+        "central_adapter_quake.feeds", args, seeds=["1", "2"]
+    )
 
     assert first == second
     assert len(first) == len(hashlib.sha256().hexdigest())

@@ -2,10 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from central.settings import adapter_settings
 from central_adapter_space import alerts, kp, solarwind, xray
 from central_adapter_space.cli import main
 from central_adapter_space.feeds import FEEDS
+from recorded import digests_in_processes
 
 SUBJECT = re.compile(
     r"^central\.space\.(alert|kp-index|kp-index-1m|xray-flux|xray-flare"
@@ -163,21 +161,6 @@ def test_cli_exits_2_with_one_line_when_file_is_other_feed(
     )
 
 
-_DIGEST_SCRIPT = """
-import hashlib, sys
-from pathlib import Path
-from central.events import to_structured
-from central_adapter_space.feeds import FEEDS
-digest = hashlib.sha256()
-for name, path in zip(sys.argv[1::2], sys.argv[2::2]):
-    feed = FEEDS[name]
-    for record in feed.parse(Path(path).read_bytes()):
-        result = feed.normalize(record)
-        digest.update(to_structured(result.event) + result.nats_subject.encode())
-print(digest.hexdigest())
-"""
-
-
 def test_normalize_gives_identical_bytes_across_processes(
     fixtures_dir: Path, tmp_path: Path
 ) -> None:
@@ -190,18 +173,10 @@ def test_normalize_gives_identical_bytes_across_processes(
     plasma.write_text(json.dumps(rows[:1001]))
     files = [(feed, str(fixtures_dir / path)) for feed, path, _ in RECORDED[:-1]]
     args = [part for pair in [*files, ("swpc-solarwind", str(plasma))] for part in pair]
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _DIGEST_SCRIPT, *args],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for seed in ("1", "2")
-    ]
 
-    digests = [run.communicate(timeout=60)[0].strip() for run in runs]
+    digests = digests_in_processes(
+        "central_adapter_space.feeds", args, seeds=["1", "2"]
+    )
 
-    assert [run.returncode for run in runs] == [0, 0]
     assert digests[0] == digests[1]
     assert len(digests[0]) == len(hashlib.sha256().hexdigest())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from central_adapter_wx import cap
+from recorded import only
 
 NWS_FILE = "nws-alerts/nws_alerts_active_point_AZ_2024-07-18.json"
 CAP_FILE = "nws-alerts/nws_cap_atom_us_feed_2014-11-05.xml"
@@ -37,10 +37,9 @@ def nws_feature(nws_payload: bytes) -> Callable[[str], dict[str, Any]]:
 
     def find(native_id: str) -> dict[str, Any]:
         features = json.loads(nws_payload)["features"]
-        matches = [f for f in features if f["properties"]["id"] == native_id]
-        if len(matches) != 1:
-            raise LookupError(f"{native_id} is not once in the NWS fixture")
-        return copy.deepcopy(matches[0])
+        return only(
+            features, lambda f: f["properties"]["id"], native_id, "the NWS fixture"
+        )
 
     return find
 
@@ -50,10 +49,7 @@ def cap_entry(cap_payload: bytes) -> Callable[[str], cap.CapEntry]:
     """A fresh copy of the CAP feed entry whose ATOM ``id`` is ``entry_id``."""
 
     def find(entry_id: str) -> cap.CapEntry:
-        matches = [r for r in cap.parse(cap_payload) if cap.record_id(r) == entry_id]
-        if len(matches) != 1:
-            raise LookupError(f"{entry_id} is not once in the CAP fixture")
-        return cap.CapEntry(copy.deepcopy(matches[0].entry), matches[0].source)
+        return only(cap.parse(cap_payload), cap.record_id, entry_id, "the CAP fixture")
 
     return find
 

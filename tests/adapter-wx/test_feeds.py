@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -15,6 +12,7 @@ from central.settings import adapter_settings
 from central.subjects import event_subject
 from central_adapter_wx import cap, cli, nws
 from central_adapter_wx.feeds import FEEDS
+from recorded import digests_in_processes
 
 NWS_FILE = "nws-alerts/nws_alerts_active_point_AZ_2024-07-18.json"
 CAP_FILE = "nws-alerts/nws_cap_atom_us_feed_2014-11-05.xml"
@@ -151,39 +149,15 @@ def test_cli_normalize_exits_2_with_one_line_when_payload_is_wrong(
     assert err.startswith(f"error: {fixtures_dir / path}: {message}")
 
 
-_DIGEST_SCRIPT = """
-import hashlib, sys
-from pathlib import Path
-from central.events import to_structured
-from central_adapter_wx.feeds import FEEDS
-digest = hashlib.sha256()
-for name, path in zip(sys.argv[1::2], sys.argv[2::2]):
-    feed = FEEDS[name]
-    for record in feed.parse(Path(path).read_bytes()):
-        result = feed.normalize(record)
-        digest.update(to_structured(result.event) + result.nats_subject.encode())
-print(digest.hexdigest())
-"""
-
-
 def test_normalize_gives_identical_bytes_across_processes(fixtures_dir: Path) -> None:
     """Two interpreters with different hash seeds print the same digest."""
     args = [
         part for feed, path in RECORDED for part in (feed, str(fixtures_dir / path))
     ]
 
-    def digest(seed: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", _DIGEST_SCRIPT, *args],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return done.stdout.strip()
-
-    first, second = digest("1"), digest("2")
+    first, second = digests_in_processes(
+        "central_adapter_wx.feeds", args, seeds=["1", "2"]
+    )
 
     assert first == second
     assert len(first) == len(hashlib.sha256().hexdigest())

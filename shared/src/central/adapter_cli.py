@@ -93,7 +93,9 @@ def run_service(service: str, version: str, feeds: dict[str, Feed]) -> int:
 
     broker = make_broker(settings, service)
     runtime = AdapterRuntime(service, version, feeds, settings, broker)
-    app = build_app(broker, after_startup=[runtime.start], on_shutdown=[runtime.stop])
+    app = build_app(
+        broker, service, after_startup=[runtime.start], on_shutdown=[runtime.stop]
+    )
     code = serve(app, settings)
     log.info("service_stopped", exit_code=code)
     return code

@@ -15,6 +15,7 @@ uvicorn owns SIGINT/SIGTERM: it stops serving, FastStream runs the shutdown hook
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -35,10 +36,20 @@ def make_broker(settings: CentralSettings, service: str) -> NatsBroker:
     return NatsBroker(
         settings.nats_url,
         name=service,
+        logger=framework_logger(service),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
     )
+
+
+def framework_logger(service: str) -> logging.Logger:
+    """A plain stdlib logger for FastStream, so its lines are JSON like ours.
+
+    FastStream's default logger writes coloured text to stderr; this one propagates
+    to the root handler that :func:`central.logs.configure` installs.
+    """
+    return logging.getLogger(f"{service}.faststream")
 
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
@@ -49,6 +60,7 @@ def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
 
 def build_app(
     broker: NatsBroker,
+    service: str,
     *,
     checks: dict[str, ReadyCheck] | None = None,
     after_startup: Sequence[Hook] = (),
@@ -82,7 +94,7 @@ def build_app(
         ],
         after_startup=list(after_startup),
         on_shutdown=list(on_shutdown),
-        logger=None,
+        logger=framework_logger(service),
     )
 
 

@@ -37,19 +37,17 @@ from typing import Any, Final
 
 from central.errors import FeedFormatError, RecordError
 from central.feeds import Normalized
+from central.payloads import json_type
+from central.records import id_of, number, required, stripped
 from central_adapter_disaster._common import (
     assemble,
     iso_time,
-    json_name,
     leftovers,
     load_json,
     native_id_of,
-    number,
     objects,
     optional_time,
-    required,
     revision_of,
-    text,
 )
 from central_adapter_disaster.models import (
     DROUGHT,
@@ -107,7 +105,7 @@ def parse(body: bytes) -> list[Any]:
     document = load_json(body, PROVIDER)
     if not isinstance(document, dict):
         raise FeedFormatError(
-            f"{PROVIDER} payload is a JSON {json_name(document)}, not an object"
+            f"{PROVIDER} payload is a JSON {json_type(document)}, not an object"
         )
     if document.get("type") == "FeatureCollection":
         features = document.get("features")
@@ -124,11 +122,7 @@ def parse(body: bytes) -> list[Any]:
 
 def record_id(event: Any) -> str | None:
     """The event ``id``, or None when it has no readable one."""
-    if isinstance(event, dict):
-        value = event.get("id")
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return id_of(event, "id")
 
 
 def normalize(event: Any) -> Normalized:
@@ -154,9 +148,9 @@ def normalize(event: Any) -> Normalized:
 
     fields: dict[str, Any] = {
         "hazard": HAZARDS.get(categories[0]["id"], OTHER) if categories else OTHER,
-        "title": text(event, "title", native_id),
-        "description": text(event, "description", native_id),
-        "url": text(event, "link", native_id),
+        "title": stripped(event, "title", native_id),
+        "description": stripped(event, "description", native_id),
+        "url": stripped(event, "link", native_id),
         "closed": optional_time(event, "closed", native_id),
         "categories": categories,
         "sources": sources,
@@ -213,11 +207,11 @@ def _entry_of_feature(
 
 
 def _observation(entry: Mapping[str, Any], native_id: str) -> dict[str, Any]:
-    date = required(text(entry, "date", native_id), "observation date", native_id)
+    date = required(stripped(entry, "date", native_id), "observation date", native_id)
     return {
         "time": iso_time(date, "date", native_id),
         "magnitude_value": number(entry, "magnitudeValue", native_id),
-        "magnitude_unit": text(entry, "magnitudeUnit", native_id),
+        "magnitude_unit": stripped(entry, "magnitudeUnit", native_id),
         "geometry": {
             "type": entry.get("type"),
             "coordinates": entry.get("coordinates"),
@@ -228,13 +222,13 @@ def _observation(entry: Mapping[str, Any], native_id: str) -> dict[str, Any]:
 
 def _category(category: Mapping[str, Any], native_id: str) -> dict[str, Any]:
     return {
-        "id": required(text(category, "id", native_id), "category id", native_id),
-        "title": text(category, "title", native_id),
+        "id": required(stripped(category, "id", native_id), "category id", native_id),
+        "title": stripped(category, "title", native_id),
     }
 
 
 def _source(source: Mapping[str, Any], native_id: str) -> dict[str, Any]:
     return {
-        "id": required(text(source, "id", native_id), "source id", native_id),
-        "url": text(source, "url", native_id),
+        "id": required(stripped(source, "id", native_id), "source id", native_id),
+        "url": stripped(source, "url", native_id),
     }

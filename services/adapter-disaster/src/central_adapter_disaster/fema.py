@@ -35,19 +35,17 @@ from typing import Any, Final
 
 from central.errors import FeedFormatError, RecordError
 from central.feeds import Normalized
+from central.payloads import json_type
+from central.records import bad, id_of, integer, required, stripped
 from central_adapter_disaster._common import (
+    MAX_SAFE_INTEGER,
     assemble,
-    bad,
     boolean,
-    integer,
     iso_time,
-    json_name,
     leftovers,
     load_json,
     native_id_of,
     optional_time,
-    required,
-    text,
 )
 from central_adapter_disaster.models import (
     BIOLOGICAL,
@@ -153,7 +151,7 @@ def parse(body: bytes) -> list[Any]:
     document = load_json(body, PROVIDER)
     if not isinstance(document, dict):
         raise FeedFormatError(
-            f"{PROVIDER} payload is a JSON {json_name(document)}, not an object"
+            f"{PROVIDER} payload is a JSON {json_type(document)}, not an object"
         )
     rows = document.get(ENTITY)
     if not isinstance(rows, list):
@@ -163,11 +161,7 @@ def parse(body: bytes) -> list[Any]:
 
 def record_id(row: Any) -> str | None:
     """The row ``id``, or None when it has no readable one."""
-    if isinstance(row, dict):
-        value = row.get("id")
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return id_of(row, "id")
 
 
 def normalize(row: Any) -> Normalized:
@@ -181,9 +175,11 @@ def normalize(row: Any) -> Normalized:
     if not isinstance(row, dict):
         raise RecordError("record is not a JSON object")
     native_id = native_id_of(required(row.get("id"), "id", None), "id")
-    refreshed = required(text(row, "lastRefresh", native_id), "lastRefresh", native_id)
+    refreshed = required(
+        stripped(row, "lastRefresh", native_id), "lastRefresh", native_id
+    )
     declared = required(
-        text(row, "declarationDate", native_id), "declarationDate", native_id
+        stripped(row, "declarationDate", native_id), "declarationDate", native_id
     )
     incident_type = _required_text(row, "incidentType", native_id)
     state_code = _code(row, "fipsStateCode", native_id)
@@ -193,19 +189,23 @@ def normalize(row: Any) -> Normalized:
         "hazard": hazard_of(incident_type),
         "declaration_string": _required_text(row, "femaDeclarationString", native_id),
         "disaster_number": required(
-            integer(row, "disasterNumber", native_id), "disasterNumber", native_id
+            integer(row, "disasterNumber", native_id, largest=MAX_SAFE_INTEGER),
+            "disasterNumber",
+            native_id,
         ),
         "declaration_type": _required_text(row, "declarationType", native_id),
-        "declaration_title": text(row, "declarationTitle", native_id),
+        "declaration_title": stripped(row, "declarationTitle", native_id),
         "incident_type": incident_type,
         "state": _required_text(row, "state", native_id),
-        "designated_area": text(row, "designatedArea", native_id),
+        "designated_area": stripped(row, "designatedArea", native_id),
         "fips_state_code": state_code,
         "fips_county_code": county_code,
         "fips": state_code + county_code,
         "place_code": _optional_code(row, "placeCode", native_id),
         "declaration_date": iso_time(declared, "declarationDate", native_id),
-        "fiscal_year_declared": integer(row, "fyDeclared", native_id),
+        "fiscal_year_declared": integer(
+            row, "fyDeclared", native_id, largest=MAX_SAFE_INTEGER
+        ),
         "incident_begin": optional_time(row, "incidentBeginDate", native_id),
         "incident_end": optional_time(row, "incidentEndDate", native_id),
         "closeout_date": optional_time(row, "disasterCloseoutDate", native_id),
@@ -215,8 +215,10 @@ def normalize(row: Any) -> Normalized:
         "pa_program_declared": boolean(row, "paProgramDeclared", native_id),
         "hm_program_declared": boolean(row, "hmProgramDeclared", native_id),
         "tribal_request": boolean(row, "tribalRequest", native_id),
-        "declaration_request_number": text(row, "declarationRequestNumber", native_id),
-        "hash": text(row, "hash", native_id),
+        "declaration_request_number": stripped(
+            row, "declarationRequestNumber", native_id
+        ),
+        "hash": stripped(row, "hash", native_id),
         "last_refresh": iso_time(refreshed, "lastRefresh", native_id),
         "geometry": None,
         "extra": leftovers(row, _KNOWN, native_id),
@@ -234,15 +236,11 @@ def normalize(row: Any) -> Normalized:
 
 
 def _required_text(row: Mapping[str, Any], key: str, native_id: str) -> str:
-    value: str = required(text(row, key, native_id), key, native_id)
-    return value
+    return required(stripped(row, key, native_id), key, native_id)
 
 
 def _code(row: Mapping[str, Any], key: str, native_id: str) -> str:
-    code = _optional_code(row, key, native_id)
-    if code is None:
-        raise RecordError(f"record has no {key}", native_id)
-    return code
+    return required(_optional_code(row, key, native_id), key, native_id)
 
 
 def _optional_code(row: Mapping[str, Any], key: str, native_id: str) -> str | None:

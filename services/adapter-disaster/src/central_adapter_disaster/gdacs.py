@@ -48,18 +48,18 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from central.errors import FeedFormatError, RecordError
+from central.errors import RecordError
 from central.feeds import Normalized
 from central.ids import content_revision
+from central.payloads import feature_collection
+from central.records import bad, decimal, required, stripped
+from central.times import month_number
 from central_adapter_disaster._common import (
     assemble,
-    bad,
     canonical,
     iso_time,
-    json_name,
     leftovers,
     load_json,
-    text,
 )
 from central_adapter_disaster.models import (
     ALERT,
@@ -129,25 +129,9 @@ _KNOWN: Final = frozenset(
         "polygontype",
     }
 )
-_MONTH_NAMES: Final = (
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-)
-_MONTHS: Final = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
 _DATE = re.compile(
     r"(\d{1,2}) ([A-Za-z]{3}) (\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?", re.ASCII
 )
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _TYPE_CODE = re.compile(r"[A-Z]{2}", re.ASCII)
 _ID_DIGITS = re.compile(r"\d{1,15}", re.ASCII)
 _FEATURE_ID_HEAD = re.compile(r"([A-Z]{2}\d+)", re.ASCII)
@@ -168,7 +152,7 @@ def parse(body: bytes) -> list[dict[str, Any]]:
     :func:`normalize` rejects.  Raises :class:`FeedFormatError` when ``body`` is not
     a JSON FeatureCollection with a ``features`` array.
     """
-    features = _features(load_json(body, PROVIDER))
+    features = feature_collection(load_json(body, PROVIDER), PROVIDER)
     identities = [_identity(feature) for feature in features]
     # "EQ15420461707297" → ("EQ", "1542046", "1707297"), to place shapes whose only
     # clue is a feature id of the type, event id and episode id run together.
@@ -222,17 +206,17 @@ def normalize(record: Any) -> Normalized:
 
     from_time = _required_time(props, "fromdate", native_id)
     to_time = _time(props, "todate", native_id) or from_time
-    alert_level = text(props, "alertlevel", native_id)
-    episode_level = text(props, _present(props, _EPISODE_LEVEL), native_id)
+    alert_level = stripped(props, "alertlevel", native_id)
+    episode_level = stripped(props, _present(props, _EPISODE_LEVEL), native_id)
     fields: dict[str, Any] = {
         "hazard": HAZARDS.get(eventtype, OTHER),
         "event_type": eventtype,
         "event_id": int(eventid),
         "episode_id": int(episodeid),
-        "name": text(props, "name", native_id),
-        "event_name": text(props, "eventname", native_id),
-        "description": text(props, "description", native_id),
-        "html_description": text(props, "htmldescription", native_id),
+        "name": stripped(props, "name", native_id),
+        "event_name": stripped(props, "eventname", native_id),
+        "description": stripped(props, "description", native_id),
+        "html_description": stripped(props, "htmldescription", native_id),
         "alert_level": alert_level.lower() if alert_level else None,
         "alert_score": _decimal(props, "alertscore", native_id),
         "episode_alert_level": episode_level.lower() if episode_level else None,
@@ -241,14 +225,14 @@ def normalize(record: Any) -> Normalized:
         ),
         "severity": _decimal(props, "severity", native_id),
         "severity_unit": SEVERITY_UNITS.get(eventtype),
-        "country": text(props, "country", native_id),
-        "country_list": text(props, "countrylist", native_id),
-        "iso3": text(props, "iso3", native_id),
+        "country": stripped(props, "country", native_id),
+        "country_list": stripped(props, "countrylist", native_id),
+        "iso3": stripped(props, "iso3", native_id),
         "from_time": from_time,
         "to_time": to_time,
-        "url": text(props, "link", native_id),
-        "icon_url": text(props, "iconeventlink", native_id),
-        "image_url": text(props, "imageoverview", native_id),
+        "url": stripped(props, "link", native_id),
+        "icon_url": stripped(props, "iconeventlink", native_id),
+        "image_url": stripped(props, "imageoverview", native_id),
         "geometry": _point(primary, native_id),
         "features": _secondary(features, primary, native_id),
         "extra": leftovers(props, _KNOWN, native_id),
@@ -263,22 +247,6 @@ def normalize(record: Any) -> Normalized:
         kind=ALERT,
         fields=fields,
     )
-
-
-def _features(document: Any) -> list[Any]:
-    if not isinstance(document, dict):
-        raise FeedFormatError(
-            f"{PROVIDER} payload is a JSON {json_name(document)}, not an object"
-        )
-    if document.get("type") != "FeatureCollection":
-        raise FeedFormatError(
-            f"{PROVIDER} payload type is {document.get('type')!r}, "
-            "not 'FeatureCollection'"
-        )
-    features = document.get("features")
-    if not isinstance(features, list):
-        raise FeedFormatError(f"{PROVIDER} payload has no features array")
-    return features
 
 
 def _identity(feature: Any) -> Identity | None:
@@ -393,10 +361,10 @@ def _secondary(
         kept.append(
             {
                 "id": _feature_id(feature, native_id),
-                "label": text(props, "polygonlabel", native_id),
-                "feature_class": text(props, "Class", native_id),
-                "polygon_type": text(props, "polygontype", native_id),
-                "icon_url": text(props, "iconitemlink", native_id),
+                "label": stripped(props, "polygonlabel", native_id),
+                "feature_class": stripped(props, "Class", native_id),
+                "polygon_type": stripped(props, "polygontype", native_id),
+                "icon_url": stripped(props, "iconitemlink", native_id),
                 "geometry": None if omitted or geometry is None else _shape(geometry),
                 "geometry_omitted": omitted,
                 "extra": leftovers(props, _KNOWN, native_id),
@@ -454,8 +422,9 @@ def _decimal(props: Mapping[str, Any], key: str, native_id: str) -> float | None
     value = props.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
-        number = float(value)
+    parsed = decimal(value) if isinstance(value, str) else None
+    if parsed is not None:
+        number = parsed
     elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             number = float(value)
@@ -469,15 +438,12 @@ def _decimal(props: Mapping[str, Any], key: str, native_id: str) -> float | None
 
 
 def _required_time(props: Mapping[str, Any], key: str, native_id: str) -> datetime:
-    moment = _time(props, key, native_id)
-    if moment is None:
-        raise RecordError(f"record has no {key}", native_id)
-    return moment
+    return required(_time(props, key, native_id), key, native_id)
 
 
 def _time(props: Mapping[str, Any], key: str, native_id: str) -> datetime | None:
     """A GDACS date-time (``27 May 2026 14:51:04``, UTC) or an ISO 8601 one."""
-    value = text(props, key, native_id)
+    value = stripped(props, key, native_id)
     if value is None:
         return None
     match = _DATE.fullmatch(value)
@@ -486,7 +452,7 @@ def _time(props: Mapping[str, Any], key: str, native_id: str) -> datetime | None
             return iso_time(value, key, native_id)
         bad(key, value, "a GDACS date-time such as '27 May 2026 14:51:04'", native_id)
     day, month_name, year, hour, minute, second = match.groups()
-    month = _MONTHS.get(month_name.lower())
+    month = month_number(month_name)
     try:
         if month is None:
             raise ValueError(month_name)

@@ -24,10 +24,12 @@ kept there, under their upstream names, rather than dropped.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from central.geo import check_position
+from central.models import DataModel, UtcDatetime
 
 DOMAIN: Final = "disaster"
 
@@ -163,31 +165,12 @@ def _position(value: list[Any] | tuple[Any, ...], ranged: bool) -> list[Any]:
         if not math.isfinite(number):
             raise ValueError(f"position element {number} is not finite")
         numbers.append(number)
-    lon, lat = numbers[0], numbers[1]
-    if ranged and not -180.0 <= lon <= 180.0:
-        raise ValueError(f"longitude {lon} is outside -180..180")
-    if ranged and not -90.0 <= lat <= 90.0:
-        raise ValueError(f"latitude {lat} is outside -90..90")
+    if ranged:
+        check_position(numbers[0], numbers[1])
     return numbers
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def to_data(self) -> dict[str, Any]:
-        """The model as a JSON-compatible dict, keys in field order."""
-        return self.model_dump(mode="json")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("a date-time must carry a timezone")
-    return value.astimezone(UTC)
-
-
-class AlertFeature(_Model):
+class AlertFeature(DataModel):
     """One secondary feature of a GDACS event: a shape drawn around or along it."""
 
     id: str | None = Field(description="The GeoJSON feature id (EQ...Circle).")
@@ -205,7 +188,7 @@ class AlertFeature(_Model):
     extra: dict[str, Any] = Field(description="Unmapped properties of the feature.")
 
 
-class DisasterAlert(_Model):
+class DisasterAlert(DataModel):
     """The ``data`` of ``central.disaster.alert``: one revision of a GDACS event.
 
     GDACS writes every property as a string; numbers here are numbers.  The event's
@@ -233,8 +216,8 @@ class DisasterAlert(_Model):
     country: str | None = Field(description="Country or region, as GDACS names it.")
     country_list: str | None = Field(description="Every country affected, in words.")
     iso3: str | None = Field(description="ISO 3166-1 alpha-3 code; None when blank.")
-    from_time: datetime = Field(description="Start of the event (UTC).")
-    to_time: datetime = Field(description="Latest time the revision covers (UTC).")
+    from_time: UtcDatetime = Field(description="Start of the event (UTC).")
+    to_time: UtcDatetime = Field(description="Latest time the revision covers (UTC).")
     url: str | None = Field(description="GDACS report page of the episode.")
     icon_url: str | None = Field(description="Map icon of the event.")
     image_url: str | None = Field(description="Overview map image.")
@@ -244,36 +227,32 @@ class DisasterAlert(_Model):
     )
     extra: dict[str, Any] = Field(description="Unmapped properties of the event.")
 
-    _times = field_validator("from_time", "to_time")(_utc)
 
-
-class Category(_Model):
+class Category(DataModel):
     """One EONET category of an event."""
 
     id: str = Field(description="EONET category id (wildfires, severeStorms...).")
     title: str | None = Field(description="Category title in words.")
 
 
-class Source(_Model):
+class Source(DataModel):
     """One EONET source of an event."""
 
     id: str = Field(description="EONET source id (GDACS, IRWIN, JTWC...).")
     url: str | None = Field(description="The source's page for the event.")
 
 
-class Observation(_Model):
+class Observation(DataModel):
     """One dated entry of an EONET event's geometry track."""
 
-    time: datetime = Field(description="When the event was there (UTC).")
+    time: UtcDatetime = Field(description="When the event was there (UTC).")
     magnitude_value: float | None = Field(description="magnitudeValue, if any.")
     magnitude_unit: str | None = Field(description="magnitudeUnit: acres, kts, NM^2.")
     geometry: Geometry = Field(description="Where the event was.")
     extra: dict[str, Any] = Field(description="Unmapped members of the entry.")
 
-    _time = field_validator("time")(_utc)
 
-
-class NaturalEvent(_Model):
+class NaturalEvent(DataModel):
     """The ``data`` of ``central.disaster.natural-event``: one EONET event revision.
 
     The track grows as EONET adds observations; each new one is a new revision.  The
@@ -285,11 +264,13 @@ class NaturalEvent(_Model):
     title: str | None = Field(description="EONET title.")
     description: str | None = Field(description="EONET description, if any.")
     url: str | None = Field(description="The event in the EONET API (link).")
-    closed: datetime | None = Field(description="When EONET closed it; None if open.")
+    closed: UtcDatetime | None = Field(
+        description="When EONET closed it; None if open."
+    )
     categories: list[Category] = Field(description="EONET categories.")
     sources: list[Source] = Field(description="Where EONET learned of the event.")
-    first_observed: datetime = Field(description="Oldest observation time (UTC).")
-    last_observed: datetime = Field(description="Newest observation time (UTC).")
+    first_observed: UtcDatetime = Field(description="Oldest observation time (UTC).")
+    last_observed: UtcDatetime = Field(description="Newest observation time (UTC).")
     magnitude_value: float | None = Field(description="Newest observation's value.")
     magnitude_unit: str | None = Field(description="Newest observation's unit.")
     observations: int = Field(description="How many entries the track holds.")
@@ -297,10 +278,8 @@ class NaturalEvent(_Model):
     geometry: Geometry = Field(description="Newest observation's geometry.")
     extra: dict[str, Any] = Field(description="Unmapped members of the event.")
 
-    _times = field_validator("closed", "first_observed", "last_observed")(_utc)
 
-
-class DisasterDeclaration(_Model):
+class DisasterDeclaration(DataModel):
     """The ``data`` of ``central.disaster.declaration``: one designated area.
 
     OpenFEMA lists one row per area a declaration designates, so one declaration
@@ -323,12 +302,12 @@ class DisasterDeclaration(_Model):
     )
     fips: str = Field(description="State and county FIPS joined (48221).")
     place_code: str | None = Field(description="FEMA place code, as given.")
-    declaration_date: datetime = Field(description="When it was declared (UTC).")
+    declaration_date: UtcDatetime = Field(description="When it was declared (UTC).")
     fiscal_year_declared: int | None = Field(description="Federal fiscal year.")
-    incident_begin: datetime | None = Field(description="Incident start (UTC).")
-    incident_end: datetime | None = Field(description="Incident end (UTC).")
-    closeout_date: datetime | None = Field(description="Disaster closeout (UTC).")
-    last_ia_filing_date: datetime | None = Field(
+    incident_begin: UtcDatetime | None = Field(description="Incident start (UTC).")
+    incident_end: UtcDatetime | None = Field(description="Incident end (UTC).")
+    closeout_date: UtcDatetime | None = Field(description="Disaster closeout (UTC).")
+    last_ia_filing_date: UtcDatetime | None = Field(
         description="Last day to apply for individual assistance (UTC)."
     )
     ih_program_declared: bool | None = Field(description="Individuals and households.")
@@ -338,21 +317,12 @@ class DisasterDeclaration(_Model):
     tribal_request: bool | None = Field(description="Requested by a tribal nation.")
     declaration_request_number: str | None = Field(description="Request number.")
     hash: str | None = Field(description="OpenFEMA's hash of the row's content.")
-    last_refresh: datetime = Field(description="When OpenFEMA last updated the row.")
+    last_refresh: UtcDatetime = Field(description="When OpenFEMA last updated the row.")
     geometry: None = Field(default=None, description="Always None (see above).")
     extra: dict[str, Any] = Field(description="Unmapped fields of the row.")
 
-    _times = field_validator(
-        "declaration_date",
-        "incident_begin",
-        "incident_end",
-        "closeout_date",
-        "last_ia_filing_date",
-        "last_refresh",
-    )(_utc)
 
-
-DATA_MODELS: Final[dict[str, type[_Model]]] = {
+DATA_MODELS: Final[dict[str, type[DataModel]]] = {
     event_type(ALERT): DisasterAlert,
     event_type(NATURAL_EVENT): NaturalEvent,
     event_type(DECLARATION): DisasterDeclaration,

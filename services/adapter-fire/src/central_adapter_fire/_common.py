@@ -23,9 +23,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from central import records
 from central.errors import FeedFormatError, RecordError
 
-#: How much of a bad value or line an error message quotes.
+#: How much of a bad value or line an error message quotes: less than
+#: :data:`central.records.QUOTE_CHARS`, since a FIRMS cell or line is short and a
+#: rejection report may list thousands of them.
 QUOTE_CHARS = 40
 _BOM = "\ufeff"
 
@@ -115,10 +118,7 @@ def _rows(reader: Any, header: tuple[str, ...]) -> Iterator[Row | MalformedRow]:
 
 def quote(value: Any) -> str:
     """``repr(value)``, cut to :data:`QUOTE_CHARS` characters for a message."""
-    text = repr(value)
-    if len(text) <= QUOTE_CHARS:
-        return text
-    return text[: QUOTE_CHARS - 3] + "..."
+    return records.quote(value, QUOTE_CHARS)
 
 
 def cell(row: Mapping[str, Any], key: str, native_id: str | None) -> str | None:
@@ -178,7 +178,7 @@ def number(
 
 def bad(key: str, value: Any, wanted: str, native_id: str | None) -> NoReturn:
     """Raise RecordError: ``key`` holds ``value``, which is not ``wanted``."""
-    raise RecordError(f"{key} {quote(value)} is not {wanted}", native_id)
+    records.bad(key, value, wanted, native_id, limit=QUOTE_CHARS)
 
 
 def _range(low: float, high: float) -> str:

@@ -14,10 +14,12 @@ in neighbouring spectral bands (see the field descriptions), and
 
 from __future__ import annotations
 
-import math
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
+
+from central.geo import Point
+from central.models import DataModel
 
 DOMAIN: Final = "fire"
 
@@ -36,31 +38,7 @@ def event_type(kind: str) -> str:
     return f"central.{DOMAIN}.{kind}"
 
 
-class Point(BaseModel):
-    """A GeoJSON Point (RFC 7946): ``[longitude, latitude]`` in WGS84.
-
-    For a hotspot it is the centre of the fire pixel, not necessarily where the
-    fire burns: the fire can be anywhere in the pixel (1 km for MODIS at nadir,
-    375 m for VIIRS, larger towards the edge of the swath).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float]
-
-    @field_validator("coordinates")
-    @classmethod
-    def _in_range(cls, value: tuple[float, float]) -> tuple[float, float]:
-        lon, lat = value
-        if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
-            raise ValueError(f"longitude {lon} is outside -180..180")
-        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
-            raise ValueError(f"latitude {lat} is outside -90..90")
-        return value
-
-
-class Hotspot(BaseModel):
+class Hotspot(DataModel):
     """The ``data`` of every ``central.fire.hotspot`` event.
 
     Values are FIRMS's own, read from the CSV cells: numbers keep the precision
@@ -68,9 +46,11 @@ class Hotspot(BaseModel):
     have) is None.  The acquisition time is the CloudEvent ``time``; it is not
     repeated here.  Columns this model does not know are kept, as the text of
     their cells, in :attr:`extra`.
-    """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    The :attr:`geometry` is the centre of the fire pixel, not necessarily where
+    the fire burns: the fire can be anywhere in the pixel (1 km for MODIS at nadir,
+    375 m for VIIRS, larger towards the edge of the swath).
+    """
 
     instrument: Instrument = Field(
         description="MODIS or VIIRS: the ``instrument`` column where the file has "

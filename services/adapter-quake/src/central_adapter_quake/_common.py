@@ -1,45 +1,27 @@
-"""What the USGS and EMSC normalizers share.
+"""What the USGS and EMSC normalizers share beyond :mod:`central.records`.
 
 Both providers publish GeoJSON FeatureCollections of Point features, so the payload
-check, the typed reading of properties, the time formats and the assembly of the
-CloudEvent are the same code.  Every reader raises
-:class:`~central.errors.RecordError` naming the field and the bad value; a missing
-or ``null`` optional field reads as None.
+check, the reading of the feature and its epicentre, the quake-specific property
+formats and the assembly of a :class:`SeismicEvent` are the same code.  Every
+reader raises :class:`~central.errors.RecordError` naming the field and the bad
+value; a missing or ``null`` optional field reads as None.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, NoReturn
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from pydantic import ValidationError
-
+from central import records
 from central.errors import FeedFormatError, RecordError
-from central.events import CloudEvent
-from central.feeds import Normalized, normalized
-from central.ids import event_id
+from central.feeds import Normalized
+from central.geo import check_position
+from central.payloads import feature_collection, load_json
+from central.records import bad, is_finite_number, text
 from central_adapter_quake.models import DOMAIN, SeismicEvent, event_type
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_JSON_NAMES: dict[type, str] = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-# RFC 3339 date-time as FDSN services write it, with one to nine fractional digits
-# (EMSC ``time`` has ``28.0Z`` next to ``47.302931Z``); a missing zone means UTC.
-_ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"([Zz]|[+-]\d{2}:\d{2})?",
-    re.ASCII,
-)
 
 
 def load_feature_collection(body: bytes, provider: str) -> list[dict[str, Any]]:
@@ -55,24 +37,7 @@ def load_feature_collection(body: bytes, provider: str) -> list[dict[str, Any]]:
     """
     if not body.strip():
         return []
-    try:
-        document = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise FeedFormatError(
-            f"{provider} payload is not JSON: {_one_line(exc)}"
-        ) from exc
-
-    if not isinstance(document, dict):
-        name = _JSON_NAMES.get(type(document), "value")
-        raise FeedFormatError(f"{provider} payload is a JSON {name}, not an object")
-    if document.get("type") != "FeatureCollection":
-        raise FeedFormatError(
-            f"{provider} payload type is {document.get('type')!r}, "
-            "not 'FeatureCollection'"
-        )
-    features = document.get("features")
-    if not isinstance(features, list):
-        raise FeedFormatError(f"{provider} payload has no features array")
+    features = feature_collection(load_json(body, provider), provider)
     for index, feature in enumerate(features):
         if not isinstance(feature, dict):
             raise FeedFormatError(
@@ -118,7 +83,7 @@ def epicentre(
     if (
         not isinstance(coords, list)
         or not 2 <= len(coords) <= 3
-        or not all(_is_number(c) for c in coords)
+        or not all(is_finite_number(c) for c in coords)
     ):
         raise RecordError(
             f"coordinates {coords!r} are not [lon, lat] or [lon, lat, depth] numbers",
@@ -126,57 +91,18 @@ def epicentre(
         )
 
     lon, lat = float(coords[0]), float(coords[1])
-    if not -180.0 <= lon <= 180.0:
-        raise RecordError(f"longitude {lon} is outside -180..180", native_id)
-    if not -90.0 <= lat <= 90.0:
-        raise RecordError(f"latitude {lat} is outside -90..90", native_id)
+    try:
+        check_position(lon, lat)
+    except ValueError as exc:
+        raise RecordError(str(exc), native_id) from exc
     third = float(coords[2]) if len(coords) == 3 else None
     return lon, lat, third
-
-
-def required(value: Any, key: str, native_id: str) -> Any:
-    """``value`` unless it is None; RecordError naming ``key`` otherwise."""
-    if value is None:
-        raise RecordError(f"record has no {key}", native_id)
-    return value
-
-
-def text(props: Mapping[str, Any], key: str, native_id: str) -> str | None:
-    """A string property; an empty string reads as None."""
-    value = props.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        _bad(key, value, "a string", native_id)
-    return value
 
 
 def lowered(props: Mapping[str, Any], key: str, native_id: str) -> str | None:
     """A string property, lower-cased."""
     value = text(props, key, native_id)
     return value.lower() if value is not None else None
-
-
-def number(props: Mapping[str, Any], key: str, native_id: str) -> float | None:
-    """A finite numeric property as float (booleans are not numbers)."""
-    value = props.get(key)
-    if value is None:
-        return None
-    if not _is_number(value):
-        _bad(key, value, "a finite number", native_id)
-    return float(value)
-
-
-def integer(props: Mapping[str, Any], key: str, native_id: str) -> int | None:
-    """An integral property; a float with no fractional part is accepted."""
-    value = props.get(key)
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
-        _bad(key, value, "an integer", native_id)
-    return value
 
 
 def code_list(props: Mapping[str, Any], key: str, native_id: str) -> list[str]:
@@ -198,42 +124,7 @@ def epoch_ms_time(value: int, key: str, native_id: str) -> datetime:
         # land a microsecond off the millisecond the provider gave.
         return _EPOCH + timedelta(milliseconds=value)
     except OverflowError:
-        _bad(key, value, "epoch milliseconds in range", native_id)
-
-
-def iso_time(value: str, key: str, native_id: str) -> datetime:
-    """An aware UTC datetime from an RFC 3339 date-time string.
-
-    Fractional seconds may have one to nine digits; digits beyond the sixth are cut
-    off, since datetime holds microseconds.  A value without a zone is taken as UTC,
-    the time scale FDSN services use.
-
-    Note: a date-time without seconds, or in ISO 8601 basic format, is refused.
-    """
-    match = _ISO.fullmatch(value)
-    if match is None:
-        _bad(key, value, "an RFC 3339 date-time", native_id)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        tz = UTC
-        if zone and zone.upper() != "Z":
-            sign = -1 if zone[0] == "-" else 1
-            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-            tz = timezone(sign * offset)
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            micro,
-            tzinfo=tz,
-        )
-    except ValueError:
-        _bad(key, value, "a valid calendar date-time", native_id)
-    return moment.astimezone(UTC)
+        bad(key, value, "epoch milliseconds in range", native_id)
 
 
 def assemble(
@@ -250,43 +141,17 @@ def assemble(
 
     The event id is ``event_id(provider, native_id, revision)``, the subject is
     ``native_id`` and the NATS subject's cell comes from the epicentre.  A field the
-    model refuses raises RecordError naming it.
+    model refuses raises RecordError naming it (see :func:`central.records.assemble`).
     """
-    try:
-        data = SeismicEvent.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise RecordError(f"{where}: {first['msg']}", native_id) from exc
-
-    event = CloudEvent(
-        id=event_id(provider, native_id, revision),
-        source=source,
+    return records.assemble(
+        SeismicEvent,
+        fields,
+        domain=DOMAIN,
+        kind=kind,
         type=event_type(kind),
-        time=time,
+        provider=provider,
+        source=source,
         subject=native_id,
-        data=data.to_data(),
+        time=time,
+        revision=revision,
     )
-    geometry = data.geometry.model_dump(mode="json")
-    return normalized(event, DOMAIN, kind, provider, geometry)
-
-
-def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
-def _bad(key: str, value: Any, wanted: str, native_id: str) -> NoReturn:
-    raise RecordError(f"{key} {value!r} is not {wanted}", native_id)
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

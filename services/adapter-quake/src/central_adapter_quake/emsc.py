@@ -34,16 +34,13 @@ from urllib.parse import quote
 
 from central.errors import RecordError
 from central.feeds import Normalized
+from central.records import date_time, number, required, text
 from central_adapter_quake._common import (
     assemble,
     epicentre,
-    iso_time,
     load_feature_collection,
     lowered,
-    number,
     properties,
-    required,
-    text,
 )
 from central_adapter_quake.models import EARTHQUAKE, EXPLOSION, OTHER, QUARRY_BLAST
 
@@ -177,7 +174,7 @@ def normalize(feature: Any) -> Normalized:
         "url": EVENT_PAGE.format(unid=quote(native_id, safe="")),
         "ids": [native_id],
         "sources": [auth] if auth is not None else [],
-        "updated": iso_time(revision, "lastupdate", native_id),
+        "updated": date_time(revision, "lastupdate", native_id),
         "geometry": {"type": "Point", "coordinates": (lon, lat)},
         "extra": {k: v for k, v in props.items() if k not in _MAPPED},
     }
@@ -187,7 +184,7 @@ def normalize(feature: Any) -> Normalized:
         source=SOURCE,
         native_id=native_id,
         revision=revision,
-        time=iso_time(time_text, "time", native_id),
+        time=date_time(time_text, "time", native_id),
         kind=kind_of(evtype),
         fields=fields,
     )

@@ -21,11 +21,13 @@ maps each type to it.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from datetime import datetime
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from central.geo import Point
+from central.models import DataModel, utc
 
 DOMAIN: Final = "quake"
 
@@ -43,31 +45,7 @@ def event_type(kind: str) -> str:
     return f"central.{DOMAIN}.{kind}"
 
 
-class Point(BaseModel):
-    """A GeoJSON Point (RFC 7946): ``[longitude, latitude]`` in WGS84.
-
-    It is two-dimensional on purpose: GeoJSON's third position element is height
-    above the ellipsoid, while a hypocentre lies below ground, so the depth lives in
-    :attr:`SeismicEvent.depth_km` instead.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float]
-
-    @field_validator("coordinates")
-    @classmethod
-    def _in_range(cls, value: tuple[float, float]) -> tuple[float, float]:
-        lon, lat = value
-        if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
-            raise ValueError(f"longitude {lon} is outside -180..180")
-        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
-            raise ValueError(f"latitude {lat} is outside -90..90")
-        return value
-
-
-class SeismicEvent(BaseModel):
+class SeismicEvent(DataModel):
     """The ``data`` of every ``central.quake.*`` event, from any provider.
 
     Values are the provider's own, not recomputed: numbers keep the precision they
@@ -78,9 +56,10 @@ class SeismicEvent(BaseModel):
     negative depths are real (small events; hypocentres above sea level) and kept.
 
     The event's origin time is the CloudEvent ``time``; it is not repeated here.
+    The epicentre is a two-dimensional :class:`~central.geo.Point` on purpose:
+    GeoJSON's third position element is height above the ellipsoid, while a
+    hypocentre lies below ground, so the depth is :attr:`depth_km` instead.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     magnitude: float | None = Field(description="Preferred magnitude; can be negative.")
     magnitude_type: str | None = Field(
@@ -136,13 +115,7 @@ class SeismicEvent(BaseModel):
     @field_validator("updated")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("updated must carry a timezone")
-        return value.astimezone(UTC)
-
-    def to_data(self) -> dict[str, Any]:
-        """The model as a JSON-compatible dict, keys in field order."""
-        return self.model_dump(mode="json")
+        return utc(value, "updated")
 
 
 DATA_MODELS: Final[dict[str, type[BaseModel]]] = {

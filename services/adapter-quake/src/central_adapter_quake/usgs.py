@@ -34,18 +34,15 @@ from typing import Any, Final
 
 from central.errors import RecordError
 from central.feeds import Normalized
+from central.records import id_of, integer, number, required, text
 from central_adapter_quake._common import (
     assemble,
     code_list,
     epicentre,
     epoch_ms_time,
-    integer,
     load_feature_collection,
     lowered,
-    number,
     properties,
-    required,
-    text,
 )
 from central_adapter_quake.models import EARTHQUAKE, EXPLOSION, OTHER, QUARRY_BLAST
 
@@ -119,11 +116,7 @@ def parse(body: bytes) -> list[dict[str, Any]]:
 
 def record_id(feature: Any) -> str | None:
     """The feature ``id``, or None when it has no readable one."""
-    if isinstance(feature, dict):
-        value = feature.get("id")
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return id_of(feature, "id")
 
 
 def normalize(feature: Any) -> Normalized:

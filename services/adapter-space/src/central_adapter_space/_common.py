@@ -14,51 +14,28 @@ bad value; :func:`assemble` validates the ``data`` model and builds the CloudEve
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Final, NoReturn, TypeVar
 
-import orjson
-from pydantic import ValidationError
-
+from central import records
 from central.errors import FeedFormatError, RecordError
-from central.events import CloudEvent, format_time
-from central.feeds import Normalized, normalized
-from central.ids import content_revision, event_id
+from central.events import format_time
+from central.feeds import Normalized
+from central.payloads import json_type, load_json
+from central.records import bad, decimal
+from central.times import RFC3339, utc_time
 from central_adapter_space.models import DOMAIN, PROVIDER, SpaceData, event_type
 
 T = TypeVar("T")
 
-_JSON_NAMES: Final[dict[type, str]] = {
-    dict: "object",
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-# SWPC time tags, all UTC: "2022-09-27 19:57:05.470", "2025-04-04 00:00:00",
-# "2026-07-25T00:00:00" (no zone) and "2022-04-25T02:02:00Z".
-_TIME: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"([Zz]|[+-]\d{2}:\d{2})?",
-    re.ASCII,
-)
-# A decimal number as SWPC writes it in strings ("7.78", "20863", "4.00"); Python's
-# float() would also take "nan", "inf" and "1_000", which are not data.
-_DECIMAL: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# An integer as SWPC writes it in strings ("8"); Python's int() would also take
+# "1_000", which is not data.
 _INTEGER: Final = re.compile(r"[+-]?\d{1,18}", re.ASCII)
 # orjson writes integers of at most 64 bits; anything wider cannot be sent.
 _INT_RANGE: Final = range(-(2**63), 2**64)
-
-
-def type_name(value: Any) -> str:
-    """The JSON name of a Python value's type (``object``, ``array``, ``number``...)."""
-    return _JSON_NAMES.get(type(value), type(value).__name__)
 
 
 def load_array(body: bytes, feed: str) -> list[Any]:
@@ -67,13 +44,10 @@ def load_array(body: bytes, feed: str) -> list[Any]:
     ``NaN`` and ``Infinity`` are not JSON and are refused, as is anything nested
     deeper than the interpreter can parse.
     """
-    try:
-        document = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise FeedFormatError(f"{feed} payload is not JSON: {_one_line(exc)}") from exc
+    document = load_json(body, feed)
     if not isinstance(document, list):
         raise FeedFormatError(
-            f"{feed} payload is a JSON {type_name(document)}, not an array"
+            f"{feed} payload is a JSON {json_type(document)}, not an array"
         )
     return document
 
@@ -121,7 +95,7 @@ def load_rows(
         return document
     wanted = "a header row or an object" if header_rows else "an object"
     raise FeedFormatError(
-        f"{feed} payload starts with a JSON {type_name(first)}, not {wanted}"
+        f"{feed} payload starts with a JSON {json_type(first)}, not {wanted}"
     )
 
 
@@ -159,14 +133,14 @@ class Row:
                 native_id,
             )
         if not isinstance(record, dict):
-            raise RecordError(f"record is a JSON {type_name(record)}, not an object")
+            raise RecordError(f"record is a JSON {json_type(record)}, not an object")
         self.native_id = native_id
         self._record: dict[str, Any] = record
         try:
             self._names: dict[str, str] = {name.lower(): name for name in record}
         except AttributeError:
-            bad = next(name for name in record if not isinstance(name, str))
-            raise RecordError(f"record member name {bad!r} is not a string") from None
+            odd = next(name for name in record if not isinstance(name, str))
+            raise RecordError(f"record member name {odd!r} is not a string") from None
         if len(self._names) != len(record):
             seen: dict[str, str] = {}
             for name in record:
@@ -215,9 +189,10 @@ class Row:
         if value is None:
             return None
         if isinstance(value, str):
-            if not _DECIMAL.fullmatch(value.strip()):
+            parsed = decimal(value)
+            if parsed is None:
                 self._bad(name, value, "a number")
-            number = float(value)
+            number = parsed
         elif isinstance(value, bool) or not isinstance(value, int | float):
             self._bad(name, value, "a number")
         else:
@@ -285,37 +260,24 @@ class Row:
         raise RecordError(reason, self.native_id)
 
     def _bad(self, name: str, value: Any, wanted: str) -> NoReturn:
-        shown = repr(value)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        self.fail(f"{name} {shown} is not {wanted}")
+        bad(name, value, wanted, self.native_id)
 
 
 def parse_time(text: str) -> datetime | None:
     """An aware UTC datetime from an SWPC time tag, or None if it is not one.
 
-    A tag without a zone is UTC, the time scale of every SWPC product.  Fractional
-    seconds beyond the sixth digit are cut off.
+    SWPC writes ``2022-09-27 19:57:05.470``, ``2025-04-04 00:00:00``,
+    ``2026-07-25T00:00:00`` and ``2022-04-25T02:02:00Z``: RFC 3339 with or without
+    a zone (:data:`central.times.RFC3339`).  A tag without a zone is UTC, the time
+    scale of every SWPC product.  Fractional seconds beyond the sixth digit are cut
+    off.
     """
-    match = _TIME.fullmatch(text.strip())
+    match = RFC3339.fullmatch(text.strip())
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
-    offset = timedelta(0)
-    if zone and zone.upper() != "Z":
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        if offset >= timedelta(days=1):
-            return None
-        offset = -offset if zone[0] == "-" else offset
     try:
-        moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micro
-        )
-        if offset:
-            return moment.replace(tzinfo=timezone(offset)).astimezone(UTC)
-        return moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):
+        return utc_time(match)
+    except ValueError:
         return None
 
 
@@ -352,7 +314,7 @@ def json_problem(value: Any, depth: int = 0) -> str | None:
             return "member name is not a string"
         children = [*value.keys(), *value.values()]
     else:
-        return f"{type_name(value)} is not a JSON value"
+        return f"{json_type(value)} is not a JSON value"
     for child in children:
         problem = json_problem(child, depth + 1)
         if problem is not None:
@@ -378,33 +340,17 @@ def assemble(
     shape the payload had, and any change of value gives a new id under the same
     subject.  The events carry no geometry: the NATS subject cell is ``none``.
     Raises RecordError naming the field the model refuses, or when ``data`` cannot
-    be encoded as JSON.
+    be encoded as JSON (see :func:`central.records.assemble`).
     """
-    try:
-        data = model.model_validate(fields).to_data()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise RecordError(f"{where}: {first['msg']}", subject) from exc
-    try:
-        canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-    except TypeError as exc:
-        raise RecordError(f"data is not encodable as JSON: {exc}", subject) from exc
-
-    event = CloudEvent(
-        id=event_id(PROVIDER, subject, revision or content_revision(canonical)),
-        source=source,
+    return records.assemble(
+        model,
+        fields,
+        domain=DOMAIN,
+        kind=kind,
         type=event_type(kind),
-        time=time,
+        provider=PROVIDER,
+        source=source,
         subject=subject,
-        data=data,
+        time=time,
+        revision=revision,
     )
-    return normalized(event, DOMAIN, kind, PROVIDER, None)
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

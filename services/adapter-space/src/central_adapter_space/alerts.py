@@ -27,7 +27,8 @@ import re
 from typing import Any, Final
 
 from central.feeds import Normalized
-from central_adapter_space._common import Row, assemble, load_rows, tag, type_name
+from central.payloads import json_type
+from central_adapter_space._common import Row, assemble, load_rows, tag
 from central_adapter_space.messages import (
     Message,
     day_of,
@@ -82,7 +83,7 @@ def normalize(record: Any) -> Normalized:
     row = Row(record, record_id(record))
     text = row.value("message", required=True)
     if not isinstance(text, str):
-        row.fail(f"message is a JSON {type_name(text)}, not a string")
+        row.fail(f"message is a JSON {json_type(text)}, not a string")
     if not text.strip():
         row.fail("message is blank")
     message = read_message(text)

@@ -38,21 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final
 
-_MONTH_NAMES: Final = (
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-)
-_MONTHS: Final = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
+from central.times import month_number
+
 # "2025 Apr 16 2313 UTC", the one time format of the message text.
 _MESSAGE_TIME: Final = re.compile(
     r"(\d{4}) ([A-Za-z]{3}) (\d{1,2}) (\d{2}):?(\d{2})(?: UTC)?", re.ASCII
@@ -154,7 +141,7 @@ def message_time(text: str | None) -> datetime | None:
     if text is None or (match := _MESSAGE_TIME.fullmatch(text.strip())) is None:
         return None
     year, month, day, hour, minute = match.groups()
-    number = _MONTHS.get(month.lower())
+    number = month_number(month)
     if number is None:
         return None
     try:
@@ -170,7 +157,7 @@ def day_of(month: str, day: int, issued: datetime | None) -> date | None:
     month by more than half a year belongs to the next year (a watch issued on
     30 Dec listing ``Jan 01``).  None when there is no issue time or no such date.
     """
-    number = _MONTHS.get(month.lower())
+    number = month_number(month)
     if issued is None or number is None:
         return None
     year = issued.year + (1 if number - issued.month < -6 else 0)

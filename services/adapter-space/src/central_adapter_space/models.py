@@ -24,10 +24,12 @@ to its model.  Times are aware UTC datetimes and serialize as RFC 3339 with ``Z`
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
+
+from central.models import DataModel, utc
 
 DOMAIN: Final = "space"
 #: The provider token of every event id and NATS subject of this adapter.
@@ -53,22 +55,16 @@ def event_type(kind: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("datetime must carry a timezone")
-    return value.astimezone(UTC)
+    return utc(value, "datetime")
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
-class SpaceData(BaseModel):
+class SpaceData(DataModel):
     """Base of every ``data`` model: frozen, no unknown fields, finite floats only."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    def to_data(self) -> dict[str, Any]:
-        """The model as a JSON-compatible dict, keys in field order."""
-        return self.model_dump(mode="json")
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class DailyLevel(SpaceData):

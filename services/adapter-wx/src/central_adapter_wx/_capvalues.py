@@ -9,13 +9,12 @@ element and the bad text.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
-from typing import Any, Final
+from typing import Any
 
 from central.errors import RecordError
+from central.records import bad, decimal
 from central_adapter_wx._common import (
-    bad,
     date_time,
     position,
     ring,
@@ -23,8 +22,6 @@ from central_adapter_wx._common import (
     split_codes,
 )
 from central_adapter_wx._xml import local_name, text_of
-
-_NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def pairs(
@@ -95,10 +92,10 @@ def _ring(text: str, native_id: str) -> list[tuple[float, float]]:
     # in WGS 84, the reverse of GeoJSON, so every pair is swapped.
     positions = []
     for pair in text.split():
-        parts = pair.split(",")
-        if len(parts) != 2 or not all(_NUMBER.fullmatch(p) for p in parts):
+        numbers = [decimal(part) for part in pair.split(",")]
+        if len(numbers) != 2 or None in numbers:
             bad("polygon", pair, "a lat,lon pair of numbers", native_id)
-        lat, lon = float(parts[0]), float(parts[1])
+        lat, lon = numbers
         positions.append(position(lon, lat, "polygon", native_id))
     ring(positions, "polygon", native_id)
     return positions

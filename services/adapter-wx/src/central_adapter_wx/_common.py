@@ -1,8 +1,8 @@
-"""What the NWS and CAP normalizers share.
+"""What the NWS and CAP normalizers share beyond :mod:`central.records`.
 
 Both feeds carry CAP alert messages, so the time format, the reading of polygons,
 the name/value mappings, the check of values kept as they came and the assembly of
-the CloudEvent are the same code.  Every reader raises
+a :class:`WeatherAlert` are the same code.  Every reader raises
 :class:`~central.errors.RecordError` naming the field and the bad value.
 """
 
@@ -11,15 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, NoReturn
+from datetime import datetime
+from typing import Any
 
-from pydantic import ValidationError
-
+from central import records
 from central.errors import RecordError
-from central.events import CloudEvent
-from central.feeds import Normalized, normalized
-from central.ids import event_id
+from central.feeds import Normalized
+from central.records import bad
 from central_adapter_wx.models import ALERT, DOMAIN, WeatherAlert, event_type
 
 #: How deeply a value kept in ``extra`` may nest; deeper is refused, so that no
@@ -30,52 +28,28 @@ MAX_NESTING = 32
 # UTC; the NWS API writes "+00:00").  A fraction and a "Z" are accepted as RFC 3339
 # allows them, since publishers other than NWS write both.
 _DATE_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(Z|[+-]\d{2}:\d{2})",
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})T"
+    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?"
+    r"(?P<zone>Z|[+-]\d{2}:\d{2})",
     re.ASCII,
 )
 _INT64 = range(-(2**63), 2**63)
 
 
-def bad(key: str, value: Any, wanted: str, native_id: str) -> NoReturn:
-    """Raise RecordError: ``key`` holds ``value``, which is not ``wanted``."""
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    raise RecordError(f"{key} {shown} is not {wanted}", native_id)
-
-
 def date_time(value: str, key: str, native_id: str) -> datetime:
     """An aware UTC datetime from a CAP date-time such as ``2014-11-05T05:25:00-09:00``.
 
-    Fractional digits beyond the sixth are cut off.  A value without a zone is
-    refused: CAP requires one, and guessing it would shift the alert by hours.
+    Surrounding blanks are ignored and fractional digits beyond the sixth cut off.
+    A value without a zone is refused: CAP requires one, and guessing it would
+    shift the alert by hours.
     """
-    match = _DATE_TIME.fullmatch(value.strip())
-    if match is None:
-        bad(key, value, "a date-time with a zone", native_id)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    tz = UTC
-    if zone != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        if offset >= timedelta(hours=24):
-            bad(key, value, "a date-time with a valid zone", native_id)
-        tz = timezone(sign * offset)
-    try:
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            int((fraction or "0")[:6].ljust(6, "0")),
-            tzinfo=tz,
-        )
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        bad(key, value, "a valid calendar date-time", native_id)
+    return records.date_time(
+        value.strip(),
+        key,
+        native_id,
+        grammar=_DATE_TIME,
+        wanted="a date-time with a zone",
+    )
 
 
 def split_codes(values: Iterable[str], name: str) -> list[str]:
@@ -167,22 +141,17 @@ def assemble(
     The event id is ``event_id(provider, native_id, revision)``, the subject is
     ``native_id`` and the NATS subject's cell comes from the alert's geometry
     (``none`` without one).  A field the model refuses raises RecordError naming
-    it.
+    it (see :func:`central.records.assemble`).
     """
-    try:
-        data = WeatherAlert.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise RecordError(f"{where}: {first['msg']}", native_id) from exc
-
-    event = CloudEvent(
-        id=event_id(provider, native_id, revision),
-        source=source,
+    return records.assemble(
+        WeatherAlert,
+        fields,
+        domain=DOMAIN,
+        kind=ALERT,
         type=event_type(ALERT),
-        time=time,
+        provider=provider,
+        source=source,
         subject=native_id,
-        data=data.to_data(),
+        time=time,
+        revision=revision,
     )
-    geometry = data.geometry.model_dump(mode="json") if data.geometry else None
-    return normalized(event, DOMAIN, ALERT, provider, geometry)

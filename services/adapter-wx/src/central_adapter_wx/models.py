@@ -16,11 +16,12 @@ share: values such as ``severity`` are kept exactly as the publisher wrote them,
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from central.geo import check_position
+from central.models import DataModel, UtcDatetime
 
 DOMAIN: Final = "wx"
 
@@ -50,10 +51,7 @@ def check_ring(ring: Ring) -> Ring:
     if ring[0] != ring[-1]:
         raise ValueError("a ring must end where it starts")
     for lon, lat in ring:
-        if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
-            raise ValueError(f"longitude {lon} is outside -180..180")
-        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
-            raise ValueError(f"latitude {lat} is outside -90..90")
+        check_position(lon, lat)
     return ring
 
 
@@ -91,35 +89,20 @@ class MultiPolygon(BaseModel):
 AlertArea = Annotated[Polygon | MultiPolygon, Field(discriminator="type")]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("a date-time must carry a timezone")
-    return value.astimezone(UTC)
-
-
-class AlertReference(BaseModel):
+class AlertReference(DataModel):
     """An earlier message that this one updates or cancels (CAP ``references``).
 
     CAP names a message by its sender, identifier and sent time; the NWS API adds
     the URL of the earlier message.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     identifier: str = Field(description="The earlier message's identifier.")
     sender: str | None = Field(description="Who sent the earlier message.")
-    sent: datetime | None = Field(description="When it was sent (UTC).")
+    sent: UtcDatetime | None = Field(description="When it was sent (UTC).")
     url: str | None = Field(description="Where the NWS API serves it (``@id``).")
 
-    @field_validator("sent")
-    @classmethod
-    def _sent_utc(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
 
-
-class WeatherAlert(BaseModel):
+class WeatherAlert(DataModel):
     """The ``data`` of every ``central.wx.alert`` event, from either feed.
 
     Text is the publisher's own.  A field the record does not give is None (or an
@@ -132,8 +115,6 @@ class WeatherAlert(BaseModel):
     The CloudEvent ``time`` is :attr:`sent`, when the message was issued.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     identifier: str | None = Field(
         description="The CAP message identifier (NWS: ``properties.id``)."
     )
@@ -142,14 +123,14 @@ class WeatherAlert(BaseModel):
     sender_name: str | None = Field(
         description="The sender in words (``NWS Phoenix AZ``)."
     )
-    sent: datetime | None = Field(description="When the message was issued.")
-    updated: datetime | None = Field(
+    sent: UtcDatetime | None = Field(description="When the message was issued.")
+    updated: UtcDatetime | None = Field(
         description="When the feed entry was last revised (ATOM ``updated``)."
     )
-    effective: datetime | None = Field(description="When the alert takes effect.")
-    onset: datetime | None = Field(description="When the hazard is expected.")
-    expires: datetime | None = Field(description="When this message expires.")
-    ends: datetime | None = Field(
+    effective: UtcDatetime | None = Field(description="When the alert takes effect.")
+    onset: UtcDatetime | None = Field(description="When the hazard is expected.")
+    expires: UtcDatetime | None = Field(description="When this message expires.")
+    ends: UtcDatetime | None = Field(
         description="When the hazard is expected to end (NWS only)."
     )
     status: str | None = Field(description="Actual, Exercise, System, Test, Draft.")
@@ -193,15 +174,6 @@ class WeatherAlert(BaseModel):
     extra: dict[str, Any] = Field(
         description="Upstream fields no other field maps, as given."
     )
-
-    @field_validator("sent", "updated", "effective", "onset", "expires", "ends")
-    @classmethod
-    def _times_utc(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
-
-    def to_data(self) -> dict[str, Any]:
-        """The model as a JSON-compatible dict, keys in field order."""
-        return self.model_dump(mode="json")
 
 
 DATA_MODELS: Final[dict[str, type[BaseModel]]] = {

@@ -32,15 +32,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 from urllib.parse import unquote
 
 from central.errors import FeedFormatError, RecordError
 from central.feeds import Normalized
 from central.ids import content_revision
+from central.payloads import load_json
+from central.records import bad, text
 from central_adapter_wx._common import (
     assemble,
-    bad,
     date_time,
     plain_json,
     position,
@@ -102,11 +103,7 @@ def parse(body: bytes) -> list[Any]:
     """
     if not body.strip():
         raise FeedFormatError("nws payload is empty")
-    try:
-        document = json.loads(body, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise FeedFormatError(f"nws payload is not JSON: {reason}") from exc
+    document = load_json(body, PROVIDER)
 
     if not isinstance(document, dict):
         raise FeedFormatError(
@@ -178,38 +175,38 @@ def _fields(
     feature: Mapping[str, Any], props: Mapping[str, Any], native_id: str
 ) -> dict[str, Any]:
     """Every WeatherAlert field but ``sent``, read from one feature."""
-    url = _text(props, "@id", native_id) or _text(feature, "id", native_id)
+    url = text(props, "@id", native_id) or text(feature, "id", native_id)
     extra = {k: v for k, v in props.items() if k not in _KNOWN}
     outside = {k: v for k, v in feature.items() if k not in _FEATURE_MEMBERS}
     if outside:
         extra["feature"] = outside
     return {
-        "identifier": _text(props, "id", native_id),
+        "identifier": text(props, "id", native_id),
         "url": url,
-        "sender": _text(props, "sender", native_id),
-        "sender_name": _text(props, "senderName", native_id),
+        "sender": text(props, "sender", native_id),
+        "sender_name": text(props, "senderName", native_id),
         "updated": None,
         "effective": _time(props, "effective", native_id),
         "onset": _time(props, "onset", native_id),
         "expires": _time(props, "expires", native_id),
         "ends": _time(props, "ends", native_id),
-        "status": _text(props, "status", native_id),
-        "message_type": _text(props, "messageType", native_id),
-        "scope": _text(props, "scope", native_id),
+        "status": text(props, "status", native_id),
+        "message_type": text(props, "messageType", native_id),
+        "scope": text(props, "scope", native_id),
         "codes": _texts(props, "code", native_id),
-        "language": _text(props, "language", native_id),
+        "language": text(props, "language", native_id),
         "categories": _texts(props, "category", native_id),
-        "event": _text(props, "event", native_id),
+        "event": text(props, "event", native_id),
         "event_codes": _mapping(props, "eventCode", native_id),
         "response_types": _texts(props, "response", native_id),
-        "urgency": _text(props, "urgency", native_id),
-        "severity": _text(props, "severity", native_id),
-        "certainty": _text(props, "certainty", native_id),
-        "headline": _text(props, "headline", native_id),
-        "description": _text(props, "description", native_id),
-        "instruction": _text(props, "instruction", native_id),
-        "web": _text(props, "web", native_id),
-        "area_description": _text(props, "areaDesc", native_id),
+        "urgency": text(props, "urgency", native_id),
+        "severity": text(props, "severity", native_id),
+        "certainty": text(props, "certainty", native_id),
+        "headline": text(props, "headline", native_id),
+        "description": text(props, "description", native_id),
+        "instruction": text(props, "instruction", native_id),
+        "web": text(props, "web", native_id),
+        "area_description": text(props, "areaDesc", native_id),
         "geocodes": _mapping(props, "geocode", native_id),
         "affected_zones": _texts(props, "affectedZones", native_id),
         "references": _references(props, native_id),
@@ -217,16 +214,6 @@ def _fields(
         "geometry": _geometry(feature.get("geometry"), native_id),
         "extra": plain_json(extra, "extra", native_id),
     }
-
-
-def _text(props: Mapping[str, Any], key: str, native_id: str) -> str | None:
-    """A string member; null and the empty string read as None."""
-    value = props.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        bad(key, value, "a string", native_id)
-    return value
 
 
 def _texts(
@@ -246,7 +233,7 @@ def _texts(
 
 
 def _time(props: Mapping[str, Any], key: str, native_id: str) -> datetime | None:
-    value = _text(props, key, native_id)
+    value = text(props, key, native_id)
     return None if value is None else date_time(value, key, native_id)
 
 
@@ -280,15 +267,15 @@ def _references(props: Mapping[str, Any], native_id: str) -> list[dict[str, Any]
         key = f"references[{index}]"
         if not isinstance(item, dict):
             bad(key, item, "an object", native_id)
-        identifier = _text(item, "identifier", native_id)
+        identifier = text(item, "identifier", native_id)
         if identifier is None:
             raise RecordError(f"{key} has no identifier", native_id)
         found.append(
             {
                 "identifier": identifier,
-                "sender": _text(item, "sender", native_id),
+                "sender": text(item, "sender", native_id),
                 "sent": _time(item, "sent", native_id),
-                "url": _text(item, "@id", native_id),
+                "url": text(item, "@id", native_id),
             }
         )
     return found
@@ -351,7 +338,3 @@ def _revision(feature: Mapping[str, Any], native_id: str) -> str:
             "record cannot be written as canonical JSON", native_id
         ) from exc
     return content_revision(canonical.encode("utf-8", "surrogatepass"))
-
-
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
