@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Make the hub's passwords: one for the database and one per NATS user (each
+# service is its own NATS user, see deploy/nats/central.conf).
+#
+#   deploy/secrets.sh env > .env     compose: the variables compose.yaml requires
+#   deploy/secrets.sh podman         quadlets: the podman secrets the units use
+#
+# `podman` reads the passwords from the variables when they are set (so a site can
+# reuse the ones in an .env: `set -a; . ./.env; deploy/secrets.sh podman`) and makes
+# new random ones otherwise. Existing podman secrets are replaced; restart the
+# units afterwards. A password is "p" and 48 hex digits: nothing to escape inside a
+# URL, and a letter first, since nats-server parses a variable as a config value
+# (a leading digit would make it a number).
+set -euo pipefail
+
+USERS=(archiver stream-provisioner adapter-wx adapter-fire adapter-quake adapter-space adapter-disaster)
+
+password() { printf 'p%s' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"; }
+variable() { local name=${1//-/_}; printf 'CENTRAL_NATS_%s_PASSWORD' "${name^^}"; }
+
+env_file() {
+  echo "# Central's passwords, made by deploy/secrets.sh; keep this file private."
+  echo "CENTRAL_DB_PASSWORD=$(password)"
+  for user in "${USERS[@]}"; do
+    echo "$(variable "$user")=$(password)"
+  done
+}
+
+podman_secrets() {
+  command -v podman >/dev/null || { echo "secrets.sh: podman not found" >&2; exit 1; }
+  local db=${CENTRAL_DB_PASSWORD:-$(password)} name pw
+  # The server's copy (db.container) and the clients' URL (migrate, archiver,
+  # stream-provisioner).
+  put central-db-password "$db"
+  put central-database-url "postgresql://central:$db@db:5432/central"
+  for user in "${USERS[@]}"; do
+    name=$(variable "$user")
+    pw=${!name:-$(password)}
+    # The server's copy (nats.container) and the client's URL (<user>.container).
+    put "central-nats-password-$user" "$pw"
+    put "central-nats-url-$user" "nats://$user:$pw@nats:4222"
+  done
+}
+
+put() {
+  podman secret rm "$1" >/dev/null 2>&1 || true
+  printf '%s' "$2" | podman secret create "$1" - >/dev/null
+  echo "secrets.sh: podman secret $1" >&2
+}
+
+case "${1:-}" in
+  env) env_file ;;
+  podman) podman_secrets ;;
+  *) echo "usage: deploy/secrets.sh env|podman" >&2; exit 2 ;;
+esac
