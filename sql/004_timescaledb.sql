@@ -4,6 +4,8 @@
 -- same files. The functions below are only resolved when their branch runs.
 
 DO $$
+DECLARE
+    preload text;
 BEGIN
     IF NOT EXISTS (
         SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'
@@ -12,15 +14,21 @@ BEGIN
         RETURN;
     END IF;
 
-    -- CREATE EXTENSION fails unless the library is preloaded; say so instead.
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
-       AND coalesce(current_setting('shared_preload_libraries', true), '')
-           NOT LIKE '%timescaledb%' THEN
-        RAISE WARNING 'timescaledb is not preloaded: events stays a plain table';
-        RETURN;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+        -- CREATE EXTENSION fails unless the library is preloaded; say so instead.
+        -- Reading the setting needs pg_read_all_settings; without it, let
+        -- CREATE EXTENSION give its own error.
+        BEGIN
+            preload := current_setting('shared_preload_libraries');
+        EXCEPTION WHEN insufficient_privilege THEN
+            preload := NULL;
+        END;
+        IF preload IS NOT NULL AND preload NOT LIKE '%timescaledb%' THEN
+            RAISE WARNING 'timescaledb is not preloaded: events stays a plain table';
+            RETURN;
+        END IF;
+        CREATE EXTENSION timescaledb;
     END IF;
-
-    CREATE EXTENSION IF NOT EXISTS timescaledb;
 
     PERFORM create_hypertable(
         'public.events', 'time',
@@ -29,6 +37,13 @@ BEGIN
         if_not_exists => true,
         migrate_data => true
     );
+
+    -- Compression and policies are features of the Timescale License build; the
+    -- Apache-only build gets the hypertable alone.
+    IF coalesce(current_setting('timescaledb.license', true), '') = 'apache' THEN
+        RAISE WARNING 'timescaledb apache build: no compression or retention';
+        RETURN;
+    END IF;
 
     -- Segment by source: the unique key (time, source, id) is then checked against
     -- one segment when a late event lands in a compressed chunk.

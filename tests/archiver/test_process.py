@@ -52,7 +52,9 @@ async def test_run_serves_health_ready_metrics_and_exits_zero_on_sigterm(
     wait_until: Any,
     archiver_process: Any,
 ) -> None:
-    env = run_env(nats_url, migrated_url)
+    # Trust authentication ignores the password; the logs must not show it.
+    with_password = migrated_url.replace("postgres@", "postgres:s3cret-pw@")
+    env = run_env(nats_url, with_password)
     port = env["CENTRAL_HTTP_PORT"]
     proc = archiver_process(env)
     await wait_until(
@@ -74,6 +76,7 @@ async def test_run_serves_health_ready_metrics_and_exits_zero_on_sigterm(
     proc.signal(signal.SIGTERM)
 
     assert proc.wait(timeout=20) == 0
+    assert "s3cret-pw" not in proc.output()
     lines = json_lines(proc.output())
     assert all(line["service"] == "archiver" for line in lines)
     events = [line["event"] for line in lines]
@@ -81,8 +84,9 @@ async def test_run_serves_health_ready_metrics_and_exits_zero_on_sigterm(
         assert wanted in events
     mode = next(line for line in lines if line["event"] == "archive_mode")
     assert mode["timescaledb"] is False
-    written = sum(line["rows"] for line in lines if line["event"] == "batch_written")
-    assert written == 25
+    batches = [line for line in lines if line["event"] == "batch_written"]
+    assert sum(line["rows"] for line in batches) == 25
+    assert {line["stream"] for line in batches} == {"CENTRAL_QUAKE"}
 
 
 async def test_run_reports_not_ready_while_the_database_refuses(

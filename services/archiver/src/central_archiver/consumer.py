@@ -6,12 +6,13 @@ server); the inbox callback only files each message in a buffer, so receiving
 costs next to nothing per message. At most ``batch_size * prefetch_batches``
 messages per stream are requested or in hand at any time.
 
-The batch loop takes up to ``batch_size`` buffered messages once a writer slot is
-free, decodes them and commits them in one transaction, while the next batch
-arrives and is decoded on the second slot. Messages are acked only after the
-commit; dead letters and rows the database refused are terminated; a database
-failure naks the batch with a delay and pauses the stream until the database
-answers again.
+The batch loop takes up to ``batch_size`` buffered messages, decodes them and
+hands them to the first free writer slot, which commits them in one transaction;
+while writers commit, the next batch arrives and is decoded, so neither the
+database nor Python waits on the other. Messages are acked only after the commit;
+dead letters and rows the database refused are terminated; a database failure
+naks the batch with a delay and pauses the stream until the database answers
+again.
 
 Several archiver replicas may run the same consumers: each has its own inbox and
 the server spreads messages over their requests.

@@ -140,6 +140,13 @@ async def migrate(database_url: str, folder: Path, log: Any) -> MigrationReport:
     """
     migrations = discover(folder)
     conn = await asyncpg.connect(database_url)
+    # RAISE NOTICE/WARNING in a migration (004 says which mode it chose) would
+    # otherwise be dropped by asyncpg.
+    conn.add_log_listener(
+        lambda _conn, message: log.info(
+            "migration_notice", severity=message.severity, message=message.message
+        )
+    )
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         try:

@@ -25,7 +25,7 @@ class ArchiverSettings(DatabaseSettings):
     batch_size: int = Field(default=1000, ge=1, le=10_000)
     #: How many batches' worth of messages one stream may have requested or in hand.
     prefetch_batches: int = Field(default=4, ge=2, le=32)
-    #: How long a partial batch waits for more messages once a writer is free.
+    #: How long a partial batch waits for more messages before it is decoded.
     batch_linger_s: float = Field(default=0.02, ge=0, le=5)
     #: Lifetime of one pull request on the server.
     pull_expires_s: float = Field(default=10.0, ge=1, le=300)
