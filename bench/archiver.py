@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -364,7 +363,17 @@ def start_archiver(nats_url: str, database_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+#: The largest peak RSS seen of an archiver process, in kB.
+_ARCHIVER_PEAK_KB = [0]
+
+
 def stop_archiver(proc: subprocess.Popen[bytes]) -> None:
+    # VmHWM is the process's own peak RSS; read it before the process goes.
+    with contextlib.suppress(OSError), open(f"/proc/{proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                kb = int(line.split()[1])
+                _ARCHIVER_PEAK_KB[0] = max(_ARCHIVER_PEAK_KB[0], kb)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
@@ -403,8 +412,8 @@ async def live(
 
 
 def peak_rss_mb() -> float:
-    """Peak RSS of the largest waited-for child process: the archiver's."""
-    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    """Peak RSS of the archiver processes (not of the servers this script ran)."""
+    return round(_ARCHIVER_PEAK_KB[0] / 1024, 1)
 
 
 async def main() -> int:
