@@ -150,6 +150,7 @@ def settings_for(
             "log_interval_s": 0,
             "nak_delay_s": 0.2,
             "db_backoff_max_s": 0.5,
+            "pull_expires_s": 0.3,
             "shutdown_timeout_s": 10,
         }
         values.update(overrides)

@@ -25,6 +25,7 @@ def run_env(nats_url: str, database_url: str, **extra: str) -> dict[str, str]:
         "CENTRAL_HTTP_HOST": "127.0.0.1",
         "CENTRAL_HTTP_PORT": str(free_port()),
         "CENTRAL_BATCH_LINGER_S": "0.005",
+        "CENTRAL_PULL_EXPIRES_S": "0.3",
         **extra,
     }
 

@@ -43,6 +43,8 @@ _ACK = b"+ACK"
 _NAK = b"-NAK"
 _TERM = b"+TERM"
 _TICK_S = 1.0
+
+
 _NATS_ERRORS = (nats.errors.Error, OSError, TimeoutError)
 
 
@@ -81,6 +83,7 @@ class StreamConsumer:
         self._full = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
+        self._closed = False
         self._needs_setup = True
         self._setup_backoff = Backoff(ceiling=30.0, base=1.0)
         self._next_setup = 0.0
@@ -106,31 +109,42 @@ class StreamConsumer:
     async def stop(self) -> None:
         """Stop pulling, write what is in hand, nak the rest, unsubscribe.
 
-        Batches being written are finished, and so are messages already buffered
-        while the database is up. Messages still arriving for open requests are
-        naked without delay so that another replica takes them at once; so is
-        whatever is uncommitted after ``shutdown_timeout_s`` or while the
-        database is down.
+        No new pull request goes out; the open ones are let run out (at most
+        ``pull_expires_s``) and what they still deliver is written like the rest,
+        since a message sent to an inbox nobody listens to any more would wait
+        out ``ack_wait`` before another replica could have it. Then the inbox is
+        closed and the batches in hand are finished. Whatever is not committed
+        after ``shutdown_timeout_s``, or while the database is down, is naked
+        without delay so that another replica takes it at once.
         """
         if self._stopping:
             return
         self._stopping = True
-        for event in (self._stopped, self._arrived, self._full):
-            event.set()
+        self._full.set()  # cut any linger short
+        # One budget for the whole stop, on the event loop's clock.
+        deadline = asyncio.get_running_loop().time() + self._settings.shutdown_timeout_s
+        await self._requests_ended(deadline)
         await self._unsubscribe()
+        self._closed = True
+        self._stopped.set()
+        self._arrived.set()
 
         if self._loops is not None:
-            await self._finish(*self._loops)
+            await self._finish(*self._loops, deadline=deadline)
 
         leftover, self._buffer = self._buffer, []
         await self._give_back(leftover, _NAK)
         self._report.flush()
 
     async def _finish(
-        self, batches: asyncio.Task[None], control: asyncio.Task[None]
+        self,
+        batches: asyncio.Task[None],
+        control: asyncio.Task[None],
+        *,
+        deadline: float,
     ) -> None:
         try:
-            async with asyncio.timeout(self._settings.shutdown_timeout_s):
+            async with asyncio.timeout_at(deadline):
                 await batches
         except TimeoutError:
             self._log.error("shutdown_timeout", in_flight=len(self._inflight))
@@ -141,11 +155,20 @@ class StreamConsumer:
         control.cancel()
         await asyncio.gather(control, return_exceptions=True)
 
+    async def _requests_ended(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        # A request lives pull_expires_s at most; half a second covers the trip.
+        until = min(deadline, loop.time() + self._settings.pull_expires_s + 0.5)
+        while self._credit.pending and loop.time() < until:
+            if not self._nc.is_connected:
+                return  # the server dropped the requests with the connection
+            await asyncio.sleep(0.02)
+
     async def _unsubscribe(self) -> None:
         if self._sub is None:
             return
         # drain() unsubscribes, then waits until every message the server already
-        # sent has reached the callback, which naks it while stopping.
+        # sent has reached the callback and the buffer.
         try:
             async with asyncio.timeout(5):
                 await self._sub.drain()
@@ -190,9 +213,6 @@ class StreamConsumer:
                 await self._on_status(headers)
             return
         self._credit.delivered()
-        if self._stopping:
-            await self._settle((msg,), _NAK)
-            return
         if not self._database.healthy:
             await self._settle((msg,), self._nak_later)
             return
@@ -275,7 +295,7 @@ class StreamConsumer:
                 continue
             if self._buffer:
                 return True
-            if self._stopping:
+            if self._closed:
                 return False
             self._arrived.clear()
             await self._arrived.wait()

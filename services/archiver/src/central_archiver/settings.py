@@ -27,8 +27,9 @@ class ArchiverSettings(DatabaseSettings):
     prefetch_batches: int = Field(default=4, ge=2, le=32)
     #: How long a partial batch waits for more messages before it is decoded.
     batch_linger_s: float = Field(default=0.02, ge=0, le=5)
-    #: Lifetime of one pull request on the server.
-    pull_expires_s: float = Field(default=10.0, ge=1, le=300)
+    #: Lifetime of one pull request on the server; a shutdown waits up to this
+    #: long for open requests to end.
+    pull_expires_s: float = Field(default=5.0, ge=0.1, le=300)
     #: Redelivery timeout of the durable consumers (set when they are created).
     ack_wait_s: float = Field(default=30.0, ge=1, le=3600)
     #: Delay asked for when a batch is naked after a database error.
