@@ -384,12 +384,12 @@ def test_normalize_reads_api_episode_alert_names(gdacs_record: Lookup) -> None:
 
 def test_normalize_keeps_unknown_property_in_extra(gdacs_record: Lookup) -> None:
     record = gdacs_record("EQ1542046")
-    record["features"][0]["properties"]["glide"] = "EQ-2026-000081-XXX"
+    record["features"][0]["properties"]["glide"] = "EQ-2026-000081-GRC"
     record["features"][1]["properties"]["radius"] = "100"
 
     data = gdacs.normalize(record).event.data
 
-    assert data["extra"] == {"glide": "EQ-2026-000081-XXX"}
+    assert data["extra"] == {"glide": "EQ-2026-000081-GRC"}
     assert data["features"][0]["extra"] == {"radius": "100"}
 
 
