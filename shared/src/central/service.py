@@ -23,7 +23,7 @@ import orjson
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
-from prometheus_client import make_asgi_app
+from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 
 from central.settings import CentralSettings
 
@@ -63,13 +63,18 @@ def build_app(
     service: str,
     *,
     checks: dict[str, ReadyCheck] | None = None,
+    on_startup: Sequence[Hook] = (),
     after_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    registry: CollectorRegistry = REGISTRY,
 ) -> AsgiFastStream:
     """The service's ASGI application with health, readiness and metrics routes.
 
     ``checks`` are extra readiness checks by name; NATS connectivity is always
     checked.  A check that raises or takes longer than two seconds counts as failed.
+    ``on_startup`` hooks run before the broker connects (a failure there fails the
+    ASGI start-up), ``after_startup`` ones once it has.  ``/metrics`` serves
+    ``registry``, the process's default one unless the service keeps its own.
     """
     all_checks: dict[str, ReadyCheck] = {"nats": lambda: _nats_ready(broker)}
     all_checks.update(checks or {})
@@ -90,8 +95,9 @@ def build_app(
         asgi_routes=[
             ("/healthz", healthz),
             ("/readyz", readyz),
-            ("/metrics", make_asgi_app()),
+            ("/metrics", make_asgi_app(registry)),
         ],
+        on_startup=list(on_startup),
         after_startup=list(after_startup),
         on_shutdown=list(on_shutdown),
         logger=framework_logger(service),
