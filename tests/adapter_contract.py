@@ -47,6 +47,7 @@ from central.provisioning import desired_streams, reconcile_bucket, reconcile_st
 from central.replay import Fault, ReplayApp, running
 from central.settings import adapter_settings
 from central.streams import stream_for_subject
+from central.telemetry import Telemetry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Events per payload read back through the CloudEvents SDK (it is slow; our own
@@ -90,9 +91,13 @@ async def adapter(
     feeds: dict[str, Feed],
     nats_url: str,
     urls: dict[str, str],
+    telemetry: Telemetry | None = None,
     **overrides: Any,
 ):  # type: ignore[no-untyped-def]
-    """An AdapterRuntime polling ``urls`` (feed → URL) on a connected broker."""
+    """An AdapterRuntime polling ``urls`` (feed → URL) on a connected broker.
+
+    With ``telemetry``, the broker and the runtime trace as the service would.
+    """
     settings_cls = adapter_settings(
         service, {n: (f.default_url, f.default_interval_s) for n, f in feeds.items()}
     )
@@ -110,9 +115,10 @@ async def adapter(
         values[f"feed_{token}_interval_s"] = overrides.pop(f"{token}_interval_s", 0.2)
     values.update(overrides)
     settings = settings_cls(**values)
-    broker = NatsBroker(nats_url)
+    middlewares = telemetry.broker_middlewares() if telemetry else ()
+    broker = NatsBroker(nats_url, middlewares=middlewares)
     await broker.start()
-    runtime = AdapterRuntime(service, "test", feeds, settings, broker)
+    runtime = AdapterRuntime(service, "test", feeds, settings, broker, telemetry)
     await runtime.start()
     try:
         yield runtime

@@ -14,6 +14,11 @@ Each poll of a feed:
 A failed poll (upstream error, a payload that is not the feed's format, a publish
 that was not acked) leaves the state as it was and backs off with jitter, honouring
 ``Retry-After``.  A status heartbeat goes to ``central.meta.status.<service>``.
+
+With tracing on (:mod:`central.telemetry`), each poll is one trace: a ``poll
+<feed>`` span holding the upstream request's client span, one ``normalize <feed>``
+span per batch of records and a producer span per published event, whose
+``traceparent`` travels in the message headers to the archiver.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import httpx
 import orjson
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
+from opentelemetry import trace
 
 from central import metrics
 from central.errors import CentralError, FeedFormatError, RecordError
@@ -44,6 +50,7 @@ from central.settings import AdapterSettings
 from central.state import FeedState, StateStore, digest
 from central.streams import ADAPTER_BUCKET, BY_DOMAIN, stream_for_subject
 from central.subjects import rejected_subject, status_subject
+from central.telemetry import Telemetry
 from central.upstream import UpstreamError, backoff_delay, fetch, redact_url
 
 #: Events published per pipelined batch; bounds the events held in memory.
@@ -240,7 +247,33 @@ class FeedLoop:
         return delay
 
     async def poll(self) -> PollReport:
-        """Fetch, normalize, publish what is new, then advance the state."""
+        """Fetch, normalize, publish what is new, then advance the state.
+
+        The whole poll is one ``poll <feed>`` span carrying its counts; an error
+        marks the span failed and propagates.
+        """
+        with self.runtime.tracer.start_as_current_span(
+            f"poll {self.feed.name}",
+            attributes={
+                "central.feed": self.feed.name,
+                "url.full": redact_url(self.url),
+            },
+        ) as span:
+            report = await self._poll()
+            if span.is_recording():
+                span.set_attributes(
+                    {
+                        "http.response.status_code": report.status,
+                        **{
+                            f"central.poll.{k}": v
+                            for k, v in report.fields().items()
+                            if k not in ("feed", "status")
+                        },
+                    }
+                )
+            return report
+
+    async def _poll(self) -> PollReport:
         rt = self.runtime
         report = PollReport(self.feed.name)
         started = time.monotonic()
@@ -280,6 +313,7 @@ class FeedLoop:
         """
         accepted: set[bytes] = set()
         batch: list[Normalized] = []
+        chunk = _Chunk(self.runtime.tracer, self.feed.name, report)
         for raw in self.feed.parse(body):
             report.fetched += 1
             if report.fetched % YIELD_EVERY == 0:
@@ -300,8 +334,11 @@ class FeedLoop:
             accepted.add(key)
             batch.append(item)
             if len(batch) >= PUBLISH_BATCH:
+                chunk.end()
                 await self._publish(batch, report)
                 batch = []
+                chunk = _Chunk(self.runtime.tracer, self.feed.name, report)
+        chunk.end()
         await self._publish(batch, report)
         return accepted
 
@@ -322,8 +359,38 @@ class FeedLoop:
             metrics.RECORDS.labels(self.feed.name, outcome).inc(count)
 
 
+class _Chunk:
+    """The ``normalize <feed>`` span of one batch of records, with its counts.
+
+    Not made current: the batch's publish spans are the poll's children, beside
+    it.
+    """
+
+    def __init__(self, tracer: trace.Tracer, feed: str, report: PollReport) -> None:
+        self._span = tracer.start_span(f"normalize {feed}")
+        self._report = report
+        self._fetched = report.fetched
+        self._rejected = report.rejected
+
+    def end(self) -> None:
+        span = self._span
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "central.records": self._report.fetched - self._fetched,
+                    "central.rejected": self._report.rejected - self._rejected,
+                }
+            )
+        span.end()
+
+
 class AdapterRuntime:
-    """Runs every enabled feed of one adapter service on a connected broker."""
+    """Runs every enabled feed of one adapter service on a connected broker.
+
+    ``telemetry`` should be the one the broker's middleware was made from
+    (:func:`central.service.make_broker`), so that poll, request and publish spans
+    land in one trace; without it nothing is traced.
+    """
 
     def __init__(
         self,
@@ -332,11 +399,14 @@ class AdapterRuntime:
         feeds: dict[str, Feed],
         settings: AdapterSettings,
         broker: NatsBroker,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.service = service
         self.version = version
         self.settings = settings
         self.broker = broker
+        self.telemetry = telemetry or Telemetry(service)
+        self.tracer = self.telemetry.tracer()
         # Unique per runtime, so two replicas never mistake each other for themselves.
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stopping = asyncio.Event()
@@ -362,6 +432,7 @@ class AdapterRuntime:
         self.store = StateStore(self.kv, self.service)
         self.publisher = Publisher(self.broker)
         self.client = httpx.AsyncClient(
+            transport=self.telemetry.http_transport(),
             timeout=httpx.Timeout(self.settings.http_timeout_s),
             follow_redirects=True,
             max_redirects=5,
@@ -448,14 +519,17 @@ class AdapterRuntime:
         }
 
     async def _heartbeat(self) -> None:
+        # Straight to JetStream, past the broker's telemetry middleware: a trace
+        # per heartbeat would bury the polls' traces.
+        js = self.broker.connection.jetstream()
         while not self.stopping.is_set():
             try:
-                await self.broker.publish(
-                    orjson.dumps(self.status()),
+                await js.publish(
                     status_subject(self.service),
-                    headers={"content-type": "application/json"},
-                    stream="CENTRAL_META",
+                    orjson.dumps(self.status()),
                     timeout=5,
+                    stream="CENTRAL_META",
+                    headers={"content-type": "application/json"},
                 )
             except Exception as exc:
                 self.log.warning("heartbeat_failed", error=repr(exc))

@@ -22,6 +22,7 @@ from central.feeds import Feed
 from central.logs import configure, get_logger
 from central.service import build_app, make_broker, serve
 from central.settings import adapter_settings, load
+from central.telemetry import setup
 
 
 def normalize_files(feed: Feed, files: Sequence[Path]) -> int:
@@ -91,12 +92,20 @@ def run_service(service: str, version: str, feeds: dict[str, Feed]) -> int:
         return 2
     log.info("service_starting", version=version, settings=settings.summary())
 
-    broker = make_broker(settings, service)
-    runtime = AdapterRuntime(service, version, feeds, settings, broker)
+    try:
+        telemetry = setup(service, version)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    broker = make_broker(settings, service, telemetry)
+    runtime = AdapterRuntime(service, version, feeds, settings, broker, telemetry)
     app = build_app(
         broker, service, after_startup=[runtime.start], on_shutdown=[runtime.stop]
     )
-    code = serve(app, settings)
+    try:
+        code = serve(app, settings)
+    finally:
+        telemetry.shutdown()
     log.info("service_stopped", exit_code=code)
     return code
 

@@ -1,4 +1,5 @@
-"""``central``: developer commands for the whole hub (``dev``, ``replay``)."""
+"""``central``: developer commands for the whole hub (``dev``, ``replay``,
+``otlp-sink``)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     replay.add_argument("--fixtures", type=Path, default=Path("tests/fixtures"))
     replay.add_argument("--host", default="127.0.0.1")
     replay.add_argument("--port", type=int, default=8080)
+    sink = commands.add_parser(
+        "otlp-sink", help="receive OTLP/HTTP traces and keep them (for tests)"
+    )
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=4318)
     args = parser.parse_args(argv)
 
+    if args.command == "otlp-sink":
+        from central.otlpsink import serve_sink
+
+        return serve_sink(args.host, args.port)
     if args.command == "replay":
         if not args.fixtures.is_dir():
             print(f"error: --fixtures {args.fixtures} is not a folder", file=sys.stderr)

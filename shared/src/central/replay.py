@@ -145,8 +145,10 @@ async def _respond(
 
 
 @contextlib.asynccontextmanager
-async def running(app: ReplayApp, port: int | None = None) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 in this event loop; yields the base URL."""
+async def running(
+    app: Callable[[Scope, Receive, Send], Awaitable[None]], port: int | None = None
+) -> AsyncIterator[str]:
+    """Serve ASGI ``app`` on 127.0.0.1 in this event loop; yields the base URL."""
     port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(

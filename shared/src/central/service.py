@@ -26,16 +26,24 @@ from faststream.nats import NatsBroker
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 
 from central.settings import CentralSettings
+from central.telemetry import Telemetry
 
 ReadyCheck = Callable[[], Awaitable[bool]]
 Hook = Callable[[], Awaitable[None]]
 
 
-def make_broker(settings: CentralSettings, service: str) -> NatsBroker:
-    """A NatsBroker for ``service`` that never declares streams and logs as JSON."""
+def make_broker(
+    settings: CentralSettings, service: str, telemetry: Telemetry | None = None
+) -> NatsBroker:
+    """A NatsBroker for ``service`` that never declares streams and logs as JSON.
+
+    With ``telemetry`` on, every publish opens a producer span and carries its
+    ``traceparent``.
+    """
     return NatsBroker(
         settings.nats_url,
         name=service,
+        middlewares=telemetry.broker_middlewares() if telemetry else (),
         logger=framework_logger(service),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,

@@ -7,6 +7,8 @@ starts without loading FastStream.
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
 from central_archiver.errors import (
     ArchiverError,
     DatabaseUnavailableError,
@@ -29,6 +31,7 @@ __all__ = [
     "MigrationReport",
     "MigrationsDirError",
     "SchemaMissingError",
+    "__version__",
     "default_dir",
     "migrate",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 
 from central.service import build_app, make_broker
+from central.telemetry import Telemetry
 from central_archiver.service import Archiver
 from central_archiver.settings import ArchiverSettings
 
@@ -22,7 +23,9 @@ SERVICE = "archiver"
 
 
 def create_app(
-    settings: ArchiverSettings, archiver: Archiver | None = None
+    settings: ArchiverSettings,
+    archiver: Archiver | None = None,
+    telemetry: Telemetry | None = None,
 ) -> AsgiFastStream:
     """An ASGI app that runs ``archiver`` (a new one by default) on FastStream.
 
@@ -31,8 +34,9 @@ def create_app(
     ``on_shutdown``, before the broker drains and closes the connection.  The
     routes are the shared ones (:func:`central.service.build_app`), with the
     database as a readiness check and the archiver's own metrics registry.
+    ``telemetry`` traces a new archiver's batches.
     """
-    archiver = archiver or Archiver(settings)
+    archiver = archiver or Archiver(settings, telemetry=telemetry)
     broker = make_broker(settings, SERVICE)
 
     async def start_archiver() -> None:

@@ -69,9 +69,17 @@ def _run(settings: ArchiverSettings, log: Any) -> int:
     # the one-shot migrate step need not pay.
     import uvicorn
 
+    from central.telemetry import setup
+    from central_archiver import __version__
     from central_archiver.app import create_app
 
-    app = create_app(settings)
+    try:
+        # A batch span links to every message in the batch.
+        telemetry = setup(SERVICE, __version__, max_links=settings.batch_size)
+    except SettingsError as exc:
+        print(f"central-archiver: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings, telemetry=telemetry)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -92,6 +100,8 @@ def _run(settings: ArchiverSettings, log: Any) -> int:
         # uvicorn exits with its own code when the lifespan start-up failed.
         log.error("startup_failed", uvicorn_exit_code=exc.code)
         return 1
+    finally:
+        telemetry.shutdown()
     if not server.started:
         log.error("startup_failed")
         return 1

@@ -35,8 +35,16 @@ from central_archiver.errors import DatabaseUnavailableError
 from central_archiver.metrics import Metrics
 from central_archiver.pulls import PullCredit, consumer_config
 from central_archiver.report import BatchReport
-from central_archiver.rows import DEAD_REASON, DEAD_SEQ, EVENT_SEQ, Batch, split
+from central_archiver.rows import (
+    DEAD_REASON,
+    DEAD_SEQ,
+    EVENT_SEQ,
+    Batch,
+    ack_number,
+    split,
+)
 from central_archiver.settings import ArchiverSettings
+from central_archiver.tracing import BatchTrace, BatchTracer
 from central_archiver.writer import BatchWriter, WriteResult
 
 _ACK = b"+ACK"
@@ -61,8 +69,10 @@ class StreamConsumer:
         slots: asyncio.Semaphore,
         metrics: Metrics,
         log: Any,
+        tracer: BatchTracer | None = None,
     ) -> None:
         self.spec = spec
+        self._tracer = tracer
         self._nc = nc
         self._settings = settings
         self._database = database
@@ -256,17 +266,21 @@ class StreamConsumer:
             if not msgs:
                 continue
             started = time.perf_counter()
+            taken_ns = time.time_ns()
             # Decoded before a writer is free, so that both writers' connections
             # stay busy while the next batch is prepared.
             batch = await self._decode(msgs)
             if batch is None:
                 continue
+            spans = self._tracer.begin(msgs, taken_ns) if self._tracer else None
             try:
                 await self._slots.acquire()
-            except asyncio.CancelledError:
+            except asyncio.CancelledError as exc:
+                if spans is not None:
+                    spans.end(exc)
                 await self._give_back(msgs, _NAK)
                 raise
-            task = asyncio.create_task(self._write(msgs, batch, started))
+            task = asyncio.create_task(self._write(msgs, batch, started, spans))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
         if self._inflight:
@@ -330,30 +344,55 @@ class StreamConsumer:
             self._full.clear()
         return taken
 
-    async def _write(self, msgs: list[Any], batch: Batch, started: float) -> None:
+    async def _write(
+        self,
+        msgs: list[Any],
+        batch: Batch,
+        started: float,
+        spans: BatchTrace | None = None,
+    ) -> None:
+        error: BaseException | None = None
         try:
-            result = await self._writer.write(batch)
+            result = await self._write_traced(batch, spans)
         except DatabaseUnavailableError as exc:
+            error = exc
             await self._settle(msgs, self._nak_later)
             self._metrics.batch_failures.labels(self.spec.name).inc()
             self._log.error(
                 "batch_failed", messages=len(msgs), error=str(exc), action="nak"
             )
             self._database.trip(exc)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             # stop() gave up on this batch: hand it back for redelivery.
+            error = exc
             await self._settle(msgs, _NAK)
             raise
         except Exception as exc:
+            error = exc
             self._log.exception("batch_failed", messages=len(msgs), error=repr(exc))
             await self._settle(msgs, self._nak_later)
         else:
             await self._acknowledge(batch, result)
             self._record(batch, result, time.perf_counter() - started)
+            self._metrics.pending.labels(self.spec.name).set(
+                ack_number(msgs[-1].reply, 2) or 0
+            )
         finally:
             self._in_hand -= len(msgs)
             self._slots.release()
+            if spans is not None:
+                spans.end(error)
         await self._pull()
+
+    async def _write_traced(
+        self, batch: Batch, spans: BatchTrace | None
+    ) -> WriteResult:
+        if spans is None:
+            return await self._writer.write(batch)
+        with spans.insert() as span:
+            result = await self._writer.write(batch)
+            spans.written(span, result)
+        return result
 
     async def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
         publish = self._nc.publish

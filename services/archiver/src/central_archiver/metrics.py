@@ -6,7 +6,13 @@ benchmarks run several archivers in one process and read each one's figures.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+)
 
 _BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -52,6 +58,14 @@ class Metrics:
             "Time from taking a batch to its commit.",
             ["stream"],
             buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+
+        self.pending = Gauge(
+            "central_archiver_consumer_pending",
+            "Messages of the stream not yet delivered to the archiver's consumer, "
+            "as of its last batch.",
+            ["stream"],
             registry=self.registry,
         )
 

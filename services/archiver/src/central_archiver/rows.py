@@ -88,24 +88,37 @@ def split(stream: str, msgs: Sequence[Any]) -> Batch:
     return batch
 
 
-def stream_sequence(reply: str) -> int | None:
-    """The stream sequence in a JetStream ack subject, or None if it is not one.
+def ack_fields(reply: str) -> tuple[str, str, str] | None:
+    """The stream sequence, timestamp and pending tokens of a JetStream ack subject.
 
-    Two layouts exist: ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.
-    <ts>.<pending>`` and the newer one with domain and account hash tokens after
-    ``ACK`` (and a random token at the end).
+    None if ``reply`` is not one. Two layouts exist: ``$JS.ACK.<stream>.
+    <consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`` and the newer one with
+    domain and account hash tokens after ``ACK`` (and a random token at the end).
+    The tokens are returned as text, unchecked.
     """
     if not reply.startswith("$JS.ACK."):
         return None
     tokens = reply.split(".")
     count = len(tokens)
     if count == 9:
-        text = tokens[5]
-    elif count >= 12:
-        text = tokens[7]
-    else:
+        return tokens[5], tokens[7], tokens[8]
+    if count >= 12:
+        return tokens[7], tokens[9], tokens[10]
+    return None
+
+
+def ack_number(reply: str, index: int) -> int | None:
+    """Token ``index`` (0 sequence, 1 timestamp in ns, 2 pending) as an integer."""
+    fields = ack_fields(reply)
+    if fields is None:
         return None
+    text = fields[index]
     return int(text) if text.isdigit() else None
+
+
+def stream_sequence(reply: str) -> int | None:
+    """The stream sequence in a JetStream ack subject, or None if it is not one."""
+    return ack_number(reply, 0)
 
 
 def trace_id(headers: Mapping[str, str]) -> str | None:

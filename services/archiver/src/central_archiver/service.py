@@ -14,11 +14,13 @@ import nats
 
 from central.logs import get_logger
 from central.streams import ARCHIVED
+from central.telemetry import Telemetry
 from central_archiver import headers
 from central_archiver.consumer import StreamConsumer
 from central_archiver.database import Database
 from central_archiver.metrics import Metrics
 from central_archiver.settings import ArchiverSettings
+from central_archiver.tracing import BatchTracer
 from central_archiver.writer import BatchWriter
 
 
@@ -37,8 +39,10 @@ class Archiver:
         *,
         metrics: Metrics | None = None,
         log: Any = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
+        self.telemetry = telemetry or Telemetry("archiver")
         self.metrics = metrics or Metrics()
         self._log = log or get_logger()
         self._database: Database | None = None
@@ -95,9 +99,15 @@ class Archiver:
                 slots,
                 self.metrics,
                 self._log,
+                self._batch_tracer(spec.name),
             )
             self._consumers.append(consumer)
             await consumer.start()
+
+    def _batch_tracer(self, stream: str) -> BatchTracer | None:
+        if not self.telemetry.enabled:
+            return None
+        return BatchTracer(self.telemetry.tracer("central.archiver"), stream)
 
     async def stop(self) -> None:
         """Stop every consumer, then close what the archiver opened."""

@@ -1,0 +1,155 @@
+"""The archiver's spans: the JetStream hop, the batch and its transaction.
+
+A batch has many parents (every message was published in some adapter's trace), so
+its spans are laid out as follows:
+
+- ``<stream> receive``, one per distinct producer trace in the batch: a child of
+  the first such message's producer span, from the time JetStream stored that
+  message (the timestamp in its ack subject) to the moment the archiver took the
+  batch. This is the JetStream hop, in the poll's own trace, and it links to the
+  batch span.
+- ``<stream> process``, the batch: a child of the batch's first producer span, with
+  a link to every message's producer span, from taking the batch to acking it.
+- ``INSERT events``, the database transaction, a child of the batch span with the
+  row counts.
+
+Nothing here runs when tracing is off: the consumer holds no :class:`BatchTracer`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from central_archiver.rows import ack_number
+from central_archiver.writer import WriteResult
+
+# W3C Trace Context, section 3.2; the strict checks live in rows.trace_id.
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def producer_context(headers: Any) -> SpanContext | None:
+    """The remote span context of a message's ``traceparent``, if valid."""
+    if not headers:
+        return None
+    value = headers.get("traceparent")
+    if not value:
+        return None
+    match = _TRACEPARENT.match(value.strip())
+    if match is None:
+        return None
+    context = SpanContext(
+        int(match[1], 16),
+        int(match[2], 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(int(match[3], 16)),
+    )
+    return context if context.is_valid else None
+
+
+class BatchTrace:
+    """The open spans of one batch; end it exactly once."""
+
+    def __init__(self, tracer: trace.Tracer, stream: str, batch_span: Any) -> None:
+        self._tracer = tracer
+        self._stream = stream
+        self.span = batch_span
+
+    def insert(self) -> Any:
+        """A context manager spanning the database transaction."""
+        return self._tracer.start_as_current_span(
+            "INSERT events",
+            context=trace.set_span_in_context(self.span),
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system": "postgresql",
+                "db.system.name": "postgresql",
+                "db.operation.name": "INSERT",
+                "db.collection.name": "events",
+            },
+        )
+
+    def written(self, insert_span: Any, result: WriteResult) -> None:
+        counts = {
+            "central.rows.inserted": result.inserted,
+            "central.rows.conflicts": result.conflicts,
+            "central.rows.dead_letters": result.dead_letters,
+            "central.rows.rejected": len(result.rejected),
+        }
+        insert_span.set_attributes(counts)
+        self.span.set_attributes(counts)
+
+    def end(self, error: BaseException | None = None) -> None:
+        if error is not None:
+            self.span.set_status(Status(StatusCode.ERROR, repr(error)))
+        self.span.end()
+
+
+class BatchTracer:
+    """Opens the spans of one stream's batches."""
+
+    def __init__(self, tracer: trace.Tracer, stream: str) -> None:
+        self._tracer = tracer
+        self._stream = stream
+
+    def begin(self, msgs: Sequence[Any], taken_ns: int) -> BatchTrace:
+        """Open the batch span and record the hop of each producer trace in it.
+
+        ``taken_ns`` is when the batch was taken from the buffer (``time_ns``).
+        """
+        producers: list[SpanContext] = []
+        first_of_trace: dict[int, tuple[SpanContext, Any, int]] = {}
+        for msg in msgs:
+            context = producer_context(msg.headers)
+            if context is None:
+                continue
+            producers.append(context)
+            entry = first_of_trace.get(context.trace_id)
+            if entry is None:
+                first_of_trace[context.trace_id] = (context, msg, 1)
+            else:
+                first_of_trace[context.trace_id] = (entry[0], entry[1], entry[2] + 1)
+
+        parent = (
+            trace.set_span_in_context(trace.NonRecordingSpan(producers[0]))
+            if producers
+            else None
+        )
+        attributes: dict[str, AttributeValue] = {
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": self._stream,
+            "messaging.batch.message_count": len(msgs),
+        }
+        batch_span = self._tracer.start_span(
+            f"{self._stream} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            links=[Link(context) for context in producers],
+            attributes=attributes,
+            start_time=taken_ns,
+        )
+        to_batch = [Link(batch_span.get_span_context())]
+        for context, msg, count in first_of_trace.values():
+            stored = ack_number(msg.reply or "", 1)
+            hop = self._tracer.start_span(
+                f"{self._stream} receive",
+                context=trace.set_span_in_context(trace.NonRecordingSpan(context)),
+                kind=SpanKind.CONSUMER,
+                links=to_batch,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.operation.type": "receive",
+                    "messaging.destination.name": self._stream,
+                    "messaging.batch.message_count": count,
+                    "messaging.nats.subject": msg.subject,
+                },
+                start_time=stored if stored and stored <= taken_ns else taken_ns,
+            )
+            hop.end(end_time=taken_ns)
+        return BatchTrace(self._tracer, self._stream, batch_span)
