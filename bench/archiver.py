@@ -9,9 +9,16 @@
    fast loop: nats-py pull requests to a private inbox with the next batch asked
    for while the previous one commits, two writer connections, staged ``COPY``
    then ``INSERT ... ON CONFLICT DO NOTHING``.
-3. **live**: a producer publishes M events as fast as it can while the archiver
+3. **traced drain**: the drain again (the consumer deleted, the table emptied)
+   with the archiver exporting its spans over OTLP/HTTP to a local receiver
+   (``central otlp-sink``, a child process); the overhead is the traced rate's
+   shortfall against the untraced one.
+4. **live**: a producer publishes M events as fast as it can while the archiver
    runs; the archiver's rate and its lag (events not yet archived) when the
    producer finishes.
+
+Every event carries a ``traceparent`` as an adapter's would: one trace per thousand
+events (one poll), one producer span per event.
 
 Uses ``CENTRAL_NATS_URL`` / ``CENTRAL_DATABASE_URL`` when set, else starts its own
 NATS and PostgreSQL.  Prints each figure; the last line is one JSON object.
@@ -33,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import nats
 import orjson
 from nats.aio.msg import Msg
@@ -82,14 +90,21 @@ async def servers() -> AsyncIterator[tuple[str, str]]:
         yield nats_url, database_url
 
 
-def archiver_env(nats_url: str, database_url: str) -> dict[str, str]:
-    return {
+def archiver_env(
+    nats_url: str, database_url: str, otlp_endpoint: str | None = None
+) -> dict[str, str]:
+    env = {
         **os.environ,
         "CENTRAL_NATS_URL": nats_url,
         "CENTRAL_DATABASE_URL": database_url,
         "CENTRAL_HTTP_PORT": str(free_port()),
         "CENTRAL_LOG_LEVEL": "WARNING",
     }
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    env.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)
+    if otlp_endpoint:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    return env
 
 
 async def prepare(nats_url: str, database_url: str) -> None:
@@ -144,7 +159,9 @@ def make_event(
         data=data,
     )
     item = normalized(event, "quake", "earthquake", "usgs", data["geometry"])
-    return item.nats_subject, to_nats_headers(event), item.body
+    headers = to_nats_headers(event)
+    headers["traceparent"] = f"00-{n // 1000 + 1:032x}-{n + 1:016x}-01"
+    return item.nats_subject, headers, item.body
 
 
 def make_events(count: int, offset: int) -> list[tuple[str, dict[str, str], bytes]]:
@@ -355,10 +372,12 @@ async def raw_drain(
 # -- the archiver ----------------------------------------------------------------
 
 
-def start_archiver(nats_url: str, database_url: str) -> subprocess.Popen[bytes]:
+def start_archiver(
+    nats_url: str, database_url: str, otlp_endpoint: str | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(BIN / "central-archiver"), "run"],
-        env=archiver_env(nats_url, database_url),
+        env=archiver_env(nats_url, database_url, otlp_endpoint),
         stdout=subprocess.DEVNULL,
     )
 
@@ -382,8 +401,10 @@ def stop_archiver(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-async def archiver_drain(nats_url: str, database_url: str, expected: int) -> float:
-    proc = start_archiver(nats_url, database_url)
+async def archiver_drain(
+    nats_url: str, database_url: str, expected: int, otlp_endpoint: str | None = None
+) -> float:
+    proc = start_archiver(nats_url, database_url, otlp_endpoint)
     try:
         await wait_rows(database_url, expected, timeout=max(120, expected / 1000))
     finally:
@@ -409,6 +430,33 @@ async def live(
         stop_archiver(proc)
     rows, span = await row_span(database_url)
     return rows / span, count - rows_at_end, produced
+
+
+@contextlib.asynccontextmanager
+async def otlp_sink() -> AsyncIterator[str]:
+    """A ``central otlp-sink`` child process on loopback; yields its endpoint."""
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started before anything is timed
+        [str(BIN / "central"), "otlp-sink", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get(f"{url}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def span_count(url: str) -> int:
+    async with httpx.AsyncClient(timeout=30) as client:
+        return len((await client.get(f"{url}/spans")).json()["spans"])
 
 
 def peak_rss_mb() -> float:
@@ -443,6 +491,18 @@ async def main() -> int:
 
         await reset_table(database_url)
         await delete_consumer(nats_url, DURABLE)
+        async with otlp_sink() as endpoint:
+            traced = await archiver_drain(nats_url, database_url, n, endpoint)
+            spans = await span_count(endpoint)
+        overhead = 1 - traced / drained
+        say(
+            f"archiver drain, tracing exported: {traced:,.0f} events/s "
+            f"({spans} spans received; overhead {overhead:.1%} against "
+            f"{drained:,.0f} events/s untraced)"
+        )
+
+        await reset_table(database_url)
+        await delete_consumer(nats_url, DURABLE)
         await prepare(nats_url, database_url)
         rate, lag, produced = await live(nats_url, database_url, args.live_events, n)
         say(
@@ -458,6 +518,9 @@ async def main() -> int:
                 "archiver_events_per_s": round(drained),
                 "raw_events_per_s": round(raw),
                 "ratio": round(drained / raw, 3),
+                "traced_events_per_s": round(traced),
+                "tracing_overhead": round(overhead, 3),
+                "spans_exported": spans,
                 "live_events_per_s": round(rate),
                 "live_lag_events": lag,
                 "peak_rss_mb": rss,
