@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import nats
 import orjson
 import pytest
+from nats.js.api import DeliverPolicy
+from prometheus_client import REGISTRY, generate_latest
 
 from adapter_contract import FIXTURES, adapter, provision, stream_messages, wait_until
 from central.devservers import NatsServer
@@ -203,3 +206,104 @@ async def test_record_over_the_max_payload_is_rejected_alone(tmp_path: Path) -> 
         assert await stream_messages(server.url, "CENTRAL_QUAKE") == USGS_COUNT - 1
     finally:
         server.stop()
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_each_polls_records_errors_and_last_success(
+    provisioned: str,
+) -> None:
+    doc = orjson.loads(USGS.read_bytes())
+    doc["features"][0]["properties"]["time"] = "not a time"
+    app = ReplayApp()
+    route = app.serve("/usgs", orjson.dumps(doc))
+    names = ("fetched", "published", "duplicate", "rejected")
+    before = {
+        o: _sample("central_adapter_records_total", feed="usgs", outcome=o)
+        for o in names
+    }
+    ok_before = _sample("central_adapter_polls_total", feed="usgs", result="ok")
+    errors_before = _sample(
+        "central_adapter_upstream_errors_total", feed="usgs", kind="http"
+    )
+    async with (
+        running(app) as base,
+        adapter("adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}) as rt,
+    ):
+        loop = rt.loops[0]
+        await wait_until(lambda: loop.status.last_result == "ok", 10, "a first poll")
+        route.fault = Fault(status=503)
+        await wait_until(
+            lambda: loop.status.last_result.startswith("error:"), 10, "a failed poll"
+        )
+        kind = loop.status.last_result.split(":", 1)[1]
+        route.fault = Fault()
+        await wait_until(
+            lambda: loop.status.last_result != f"error:{kind}", 10, "recovery"
+        )
+    after = {
+        o: _sample("central_adapter_records_total", feed="usgs", outcome=o)
+        for o in names
+    }
+
+    assert after["fetched"] - before["fetched"] >= USGS_COUNT
+    assert after["published"] - before["published"] == USGS_COUNT - 1
+    assert after["rejected"] - before["rejected"] >= 1
+    assert _sample("central_adapter_polls_total", feed="usgs", result="ok") > ok_before
+    errors = _sample("central_adapter_upstream_errors_total", feed="usgs", kind=kind)
+    assert errors > (errors_before if kind == "http" else 0)
+    assert _sample("central_adapter_upstream_seconds_count", feed="usgs") >= 2
+    last = _sample("central_adapter_last_success_timestamp_seconds", feed="usgs")
+    assert abs(last - time.time()) < 30
+    exposed = generate_latest(REGISTRY).decode()
+    for name in (
+        "central_adapter_polls_total",
+        "central_adapter_records_total",
+        "central_adapter_upstream_seconds_bucket",
+        "central_adapter_upstream_errors_total",
+        "central_adapter_last_success_timestamp_seconds",
+    ):
+        assert f"\n{name}{{" in exposed, name
+
+
+async def test_heartbeat_reports_version_uptime_and_each_feeds_last_poll(
+    provisioned: str,
+) -> None:
+    app = ReplayApp()
+    app.serve("/usgs", USGS.read_bytes())
+    nc = await nats.connect(provisioned)
+    js = nc.jetstream()
+    try:
+        async with (
+            running(app) as base,
+            adapter(
+                "adapter-quake", FEEDS, provisioned, {"usgs": f"{base}/usgs"}
+            ) as rt,
+        ):
+            await wait_until(
+                lambda: (
+                    rt.loops[0].status.last_result in ("ok", "not_modified")
+                    and rt.loops[0].status.counts.get("published") is not None
+                ),
+                10,
+                "a poll",
+            )
+            sub = await js.subscribe(
+                "central.meta.status.adapter-quake",
+                stream="CENTRAL_META",
+                deliver_policy=DeliverPolicy.NEW,
+            )
+            beat = orjson.loads((await sub.next_msg(timeout=5)).data)
+    finally:
+        await nc.close()
+
+    assert beat["service"] == "adapter-quake"
+    assert beat["version"] == "test"
+    assert beat["uptime_s"] > 0
+    feed = beat["feeds"]["usgs"]
+    assert feed["leased"] is True
+    assert feed["last_result"] in ("ok", "not_modified")
+    assert feed["last_success"] is not None
+    assert set(feed["counts"]) >= {"fetched", "published", "duplicates", "rejected"}

@@ -9,6 +9,7 @@ import orjson
 
 from central.events import CloudEvent, from_structured
 from central.streams import BY_DOMAIN
+from central_archiver.rows import ack_number
 
 QUAKE = BY_DOMAIN["quake"]
 SUBJECT = "central.quake.test.usgs.u0n"
@@ -231,3 +232,36 @@ async def test_archiver_waits_for_a_stream_created_after_it_started(
         await wait_until(rows.reach(1), 15, "the event on the late stream")
     finally:
         await client.close()
+
+
+async def test_consumer_pending_gauge_reads_the_ack_subject_and_ends_at_zero(
+    nc: Any,
+    rows: Any,
+    make: Any,
+    pub: Any,
+    wait_until: Any,
+    start_archiver: Any,
+) -> None:
+    for n in range(30):
+        await pub(nc, make(n))
+    # A real server's ack subject: the pending token counts what is left after it.
+    probe = await nc.jetstream().pull_subscribe(SUBJECT, "probe", stream=QUAKE.name)
+    (first,) = await probe.fetch(1, timeout=5)
+    assert ack_number(first.reply, 2) == 29
+    assert ack_number(first.reply, 0) == 1
+    assert ack_number(first.reply, 1) is not None
+
+    service = await start_archiver(batch_size=10, batch_linger_s=0.05)
+
+    await wait_until(rows.reach(30), 10, "30 archived events")
+    await wait_until(
+        lambda: (
+            service.metrics.registry.get_sample_value(
+                "central_archiver_consumer_pending", {"stream": QUAKE.name}
+            )
+            == 0
+        ),
+        5,
+        "the pending gauge at zero",
+    )
+    assert service.metrics.value("central_archiver_batches_total", QUAKE.name) >= 3

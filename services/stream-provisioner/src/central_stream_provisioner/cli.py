@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import nats
 from nats.errors import Error as NatsError
+from opentelemetry import trace
 
 from central.errors import SettingsError
 from central.logs import configure, get_logger
@@ -24,14 +25,29 @@ from central.provisioning import (
     reconcile_stream,
 )
 from central.settings import DatabaseSettings, load
+from central.telemetry import Telemetry, setup
 from central_stream_provisioner import __version__
 from central_stream_provisioner.limits import LimitsError, read_limits
 
 SERVICE = "stream-provisioner"
 
 
-async def provision(settings: DatabaseSettings) -> int:
-    """Reconcile every stream and the bucket; returns the exit code."""
+async def provision(
+    settings: DatabaseSettings, telemetry: Telemetry | None = None
+) -> int:
+    """Reconcile every stream and the bucket; returns the exit code.
+
+    With ``telemetry`` on, the run is one ``provision`` span with a ``reconcile
+    <stream>`` child per stream.
+    """
+    tracer = (telemetry or Telemetry(SERVICE)).tracer()
+    with tracer.start_as_current_span("provision") as span:
+        code = await _provision(settings, tracer)
+        span.set_attribute("central.exit_code", code)
+    return code
+
+
+async def _provision(settings: DatabaseSettings, tracer: trace.Tracer) -> int:
     log = get_logger()
     try:
         limits = await read_limits(settings.database_url)
@@ -55,7 +71,9 @@ async def provision(settings: DatabaseSettings) -> int:
         js = nc.jetstream()
         for wanted in desired_streams(limits):
             try:
-                change = await reconcile_stream(js, wanted)
+                with tracer.start_as_current_span(f"reconcile {wanted.name}") as span:
+                    change = await reconcile_stream(js, wanted)
+                    span.set_attribute("central.action", change.action)
             except ReconcileError as exc:
                 failures += 1
                 log.error(
@@ -101,7 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     get_logger().info(
         "service_starting", version=__version__, settings=settings.summary()
     )
-    return asyncio.run(provision(settings))
+    try:
+        telemetry = setup(SERVICE, __version__)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(provision(settings, telemetry))
+    finally:
+        telemetry.shutdown()
 
 
 if __name__ == "__main__":
