@@ -382,8 +382,8 @@ def start_archiver(
     )
 
 
-#: The largest peak RSS seen of an archiver process, in kB.
-_ARCHIVER_PEAK_KB = [0]
+#: The peak RSS of each archiver process run, in kB, in run order.
+_ARCHIVER_PEAKS_KB: list[int] = []
 
 
 def stop_archiver(proc: subprocess.Popen[bytes]) -> None:
@@ -392,7 +392,7 @@ def stop_archiver(proc: subprocess.Popen[bytes]) -> None:
         for line in status:
             if line.startswith("VmHWM:"):
                 kb = int(line.split()[1])
-                _ARCHIVER_PEAK_KB[0] = max(_ARCHIVER_PEAK_KB[0], kb)
+                _ARCHIVER_PEAKS_KB.append(kb)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
@@ -461,7 +461,12 @@ async def span_count(url: str) -> int:
 
 def peak_rss_mb() -> float:
     """Peak RSS of the archiver processes (not of the servers this script ran)."""
-    return round(_ARCHIVER_PEAK_KB[0] / 1024, 1)
+    return round(max(_ARCHIVER_PEAKS_KB, default=0) / 1024, 1)
+
+
+def last_rss_mb() -> float:
+    """Peak RSS of the archiver process that ran last."""
+    return round(_ARCHIVER_PEAKS_KB[-1] / 1024, 1) if _ARCHIVER_PEAKS_KB else 0.0
 
 
 async def main() -> int:
@@ -484,9 +489,10 @@ async def main() -> int:
 
         await reset_table(database_url)
         drained = await archiver_drain(nats_url, database_url, n)
+        rss_untraced = last_rss_mb()
         say(
             f"archiver drain: {drained:,.0f} events/s "
-            f"(ratio to raw ceiling {drained / raw:.2f})"
+            f"(ratio to raw ceiling {drained / raw:.2f}; peak RSS {rss_untraced} MB)"
         )
 
         await reset_table(database_url)
@@ -495,10 +501,11 @@ async def main() -> int:
             traced = await archiver_drain(nats_url, database_url, n, endpoint)
             spans = await span_count(endpoint)
         overhead = 1 - traced / drained
+        rss_traced = last_rss_mb()
         say(
             f"archiver drain, tracing exported: {traced:,.0f} events/s "
             f"({spans} spans received; overhead {overhead:.1%} against "
-            f"{drained:,.0f} events/s untraced)"
+            f"{drained:,.0f} events/s untraced; peak RSS {rss_traced} MB)"
         )
 
         await reset_table(database_url)
@@ -524,6 +531,8 @@ async def main() -> int:
                 "live_events_per_s": round(rate),
                 "live_lag_events": lag,
                 "peak_rss_mb": rss,
+                "drain_peak_rss_mb": rss_untraced,
+                "traced_peak_rss_mb": rss_traced,
                 "events": n,
             }
         ).decode()
