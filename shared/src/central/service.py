@@ -23,6 +23,7 @@ import orjson
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
+from faststream.security import BaseSecurity
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 
 from central.settings import CentralSettings
@@ -38,10 +39,13 @@ def make_broker(
     """A NatsBroker for ``service`` that never declares streams and logs as JSON.
 
     With ``telemetry`` on, every publish opens a producer span and carries its
-    ``traceparent``.
+    ``traceparent``. TLS is used as the settings say (:meth:`CentralSettings.
+    nats_tls`); SettingsError if its files cannot be read.
     """
+    tls = settings.nats_tls()
     return NatsBroker(
         settings.nats_url,
+        security=BaseSecurity(ssl_context=tls) if tls else None,
         name=service,
         middlewares=telemetry.broker_middlewares() if telemetry else (),
         logger=framework_logger(service),

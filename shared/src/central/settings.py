@@ -3,10 +3,17 @@
 Every variable has the ``CENTRAL_`` prefix.  :func:`load` turns a validation failure
 into a :class:`~central.errors.SettingsError` naming the environment variable, so a
 service stops at start-up with a one-line reason instead of a traceback.
+
+A secret need not sit in the environment: where ``/run/secrets`` exists (compose and
+podman secrets mount there), a file named after the variable, lower-cased (for
+example ``/run/secrets/central_nats_url``), gives the value; the environment wins
+when both are set.
 """
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError, create_model
@@ -15,6 +22,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from central.errors import SettingsError
 
 PREFIX = "CENTRAL_"
+#: Where container runtimes mount secrets as files.
+SECRETS_DIR = Path("/run/secrets")
 
 
 class CentralSettings(BaseSettings):
@@ -25,9 +34,43 @@ class CentralSettings(BaseSettings):
     )
 
     nats_url: str = Field(default="nats://127.0.0.1:4222")
+    #: CA bundle that signed the NATS server's certificate; setting it (or a
+    #: ``tls://`` URL) turns TLS on.
+    nats_tls_ca: str = ""
+    #: Client certificate and key, for servers that verify clients.
+    nats_tls_cert: str = ""
+    nats_tls_key: str = ""
     http_port: int = Field(default=8080, ge=0, le=65535)
     http_host: str = Field(default="0.0.0.0")
     log_level: str = Field(default="INFO")
+
+    def nats_tls(self) -> ssl.SSLContext | None:
+        """The TLS context for NATS connections, or None for plain TCP.
+
+        Raises SettingsError naming the variable when a file cannot be read, or
+        when only one of the client certificate and key is set.
+        """
+        wanted = bool(
+            self.nats_tls_ca or self.nats_tls_cert
+        ) or self.nats_url.startswith("tls://")
+        if not wanted:
+            return None
+        if bool(self.nats_tls_cert) != bool(self.nats_tls_key):
+            raise SettingsError(
+                PREFIX + "NATS_TLS_KEY", "set both NATS_TLS_CERT and NATS_TLS_KEY"
+            )
+        try:
+            context = ssl.create_default_context(cafile=self.nats_tls_ca or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(PREFIX + "NATS_TLS_CA", f"unreadable: {exc}") from exc
+        if self.nats_tls_cert:
+            try:
+                context.load_cert_chain(self.nats_tls_cert, self.nats_tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise SettingsError(
+                    PREFIX + "NATS_TLS_CERT", f"unreadable: {exc}"
+                ) from exc
+        return context
 
     def summary(self) -> dict[str, object]:
         """The settings fit for a start-up log line: credentials in URLs masked."""
@@ -55,6 +98,8 @@ S = TypeVar("S", bound=BaseSettings)
 def load(cls: type[S]) -> S:
     """Read ``cls`` from the environment; raise SettingsError naming the variable."""
     try:
+        if SECRETS_DIR.is_dir():
+            return cls(_secrets_dir=SECRETS_DIR)
         return cls()
     except ValidationError as exc:
         first = exc.errors()[0]

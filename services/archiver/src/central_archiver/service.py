@@ -138,6 +138,7 @@ class Archiver:
 
         return await nats.connect(
             self.settings.nats_url,
+            tls=self.settings.nats_tls(),
             name="central-archiver",
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,

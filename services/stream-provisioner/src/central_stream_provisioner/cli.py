@@ -57,6 +57,7 @@ async def _provision(settings: DatabaseSettings, tracer: trace.Tracer) -> int:
     try:
         nc = await nats.connect(
             settings.nats_url,
+            tls=settings.nats_tls(),
             connect_timeout=5,
             max_reconnect_attempts=2,
             allow_reconnect=False,
