@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import random
 
 import httpx
 import pytest
+import structlog
 
+from central.logs import configure, get_logger
 from central.replay import Fault, ReplayApp, running
 from central.upstream import (
     UpstreamError,
@@ -14,6 +17,7 @@ from central.upstream import (
     fetch,
     parse_retry_after,
     redact_url,
+    url_secrets,
 )
 
 
@@ -30,10 +34,42 @@ from central.upstream import (
             "https://h/feed.geojson?format=json&limit=5",
             id="untouched",
         ),
+        pytest.param(
+            "https://firms.modaps.eosdis.nasa.gov/api/area/csv/"
+            "0f3c5e7a9b1d2f4e6a8c0e2b4d6f8a1c/VIIRS_SNPP_NRT/world/1",
+            "https://firms.modaps.eosdis.nasa.gov/api/area/csv/***/VIIRS_SNPP_NRT/world/1",
+            id="key-in-path",
+        ),
+        pytest.param(
+            "https://h/data/active_fire/modis-c6.1/csv/MODIS_C6_1_Global_24h.csv",
+            "https://h/data/active_fire/modis-c6.1/csv/MODIS_C6_1_Global_24h.csv",
+            id="long-file-name-kept",
+        ),
     ],
 )
 def test_redact_url_masks_passwords_and_secret_parameters(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_url_secrets_lists_what_redact_url_masks() -> None:
+    url = "https://u:pw12@h/api/0f3c5e7a9b1d2f4e6a8c0e2b4d6f8a1c/x?token=abcd&n=1"
+    assert url_secrets(url) == ["pw12", "0f3c5e7a9b1d2f4e6a8c0e2b4d6f8a1c", "abcd"]
+
+
+def test_log_lines_mask_hidden_values_in_nested_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure("adapter-fire", secrets=["hunter2-secret"])
+    get_logger().warning(
+        "poll_failed",
+        error="GET https://h/?k=hunter2-secret failed",
+        detail={"urls": ["x hunter2-secret"]},
+    )
+    out = capsys.readouterr().out
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+    assert "hunter2-secret" not in out
+    assert '"error":"GET https://h/?k=*** failed"' in out
 
 
 def test_backoff_grows_with_failures_and_stays_under_cap() -> None:

@@ -81,7 +81,7 @@ def run_service(service: str, version: str, feeds: dict[str, Feed]) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    configure(service, settings.log_level)
+    configure(service, settings.log_level, settings.secrets())
     log = get_logger()
     unknown = {f.strip() for f in settings.feeds.split(",") if f.strip()} - set(feeds)
     if unknown:

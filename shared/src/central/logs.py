@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import orjson
@@ -19,6 +19,8 @@ import structlog
 
 _TraceHook = Callable[[], dict[str, str]]
 _trace_hooks: list[_TraceHook] = []
+#: Values never to be written out (passwords, API keys), longest first.
+_hidden: list[str] = []
 
 
 def add_trace_hook(hook: _TraceHook) -> None:
@@ -35,15 +37,52 @@ def _trace_fields(
     return event_dict
 
 
+def hide(*values: str) -> None:
+    """Mask each of ``values`` as ``***`` wherever it appears in a log line.
+
+    For secrets that may surface in text the service does not control, such as a
+    library's error message quoting a URL. Values shorter than four characters are
+    ignored (they would mask ordinary words).
+    """
+    for value in values:
+        if len(value) >= 4 and value not in _hidden:
+            _hidden.append(value)
+    _hidden.sort(key=len, reverse=True)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        for secret in _hidden:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _hide_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    if _hidden:
+        for key, value in event_dict.items():
+            event_dict[key] = _masked(value)
+    return event_dict
+
+
 def _dumps(obj: Any, default: Callable[[Any], Any] | None = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
-def configure(service: str, level: str = "INFO") -> None:
+def configure(service: str, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Route every log line of the process to stdout as JSON, tagged ``service``.
 
-    Safe to call more than once (tests do); the last call wins.
+    ``secrets`` are masked in every line (:func:`hide`). Safe to call more than
+    once (tests do); the last call wins, and masked values stay masked.
     """
+    hide(*secrets)
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -55,6 +94,7 @@ def configure(service: str, level: str = "INFO") -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
+            _hide_secrets,
             structlog.processors.EventRenamer("event"),
             structlog.processors.JSONRenderer(serializer=_dumps),
         ],
@@ -72,6 +112,7 @@ def configure(service: str, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                _hide_secrets,
                 structlog.processors.JSONRenderer(serializer=_dumps),
             ],
         )

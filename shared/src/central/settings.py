@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.errors import SettingsError
+from central.upstream import redact_url, url_secrets
 
 PREFIX = "CENTRAL_"
 #: Where container runtimes mount secrets as files.
@@ -73,8 +74,17 @@ class CentralSettings(BaseSettings):
         return context
 
     def summary(self) -> dict[str, object]:
-        """The settings fit for a start-up log line: credentials in URLs masked."""
+        """The settings fit for a start-up log line: secrets in URLs masked."""
         return {k: _mask(v) for k, v in self.model_dump().items()}
+
+    def secrets(self) -> list[str]:
+        """Every secret in the settings' URLs (passwords, keys), for log masking."""
+        return [
+            secret
+            for value in self.model_dump().values()
+            if isinstance(value, str) and "://" in value
+            for secret in url_secrets(value)
+        ]
 
 
 class DatabaseSettings(CentralSettings):
@@ -108,11 +118,8 @@ def load(cls: type[S]) -> S:
 
 
 def _mask(value: object) -> object:
-    if isinstance(value, str) and "://" in value and "@" in value:
-        scheme, rest = value.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else value
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
     return value
 
 
@@ -125,6 +132,9 @@ class AdapterSettings(CentralSettings):
     feeds: str = ""
     user_agent: str = "Central hazard-data hub (https://github.com/central-hub)"
     http_timeout_s: float = Field(default=30.0, gt=0)
+    #: The whole of one fetch (connect, redirects, headers, body); http_timeout_s
+    #: bounds each wait alone, so a server sending a byte now and then slips past it.
+    fetch_deadline_s: float = Field(default=180.0, gt=0)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     lease_ttl_s: float = Field(default=30.0, gt=0)
     status_interval_s: float = Field(default=30.0, gt=0)

@@ -8,10 +8,12 @@ cut bodies), carrying the server's ``Retry-After`` when it sent one.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
 import re
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -25,7 +27,8 @@ class UpstreamError(CentralError, IOError):
     """A poll failed before a payload could be parsed.
 
     ``kind`` is a stable word for logs and metrics (``http_status``, ``timeout``,
-    ``too_large``, ``transport``); ``retry_after_s`` is the server's Retry-After.
+    ``too_large``, ``too_many_redirects``, ``transport``); ``retry_after_s`` is the
+    server's Retry-After.
     """
 
     def __init__(
@@ -65,6 +68,17 @@ class Fetched:
         return self.status == 304
 
 
+#: The one content coding asked for.  The body is inflated here rather than by the
+#: client, a piece at a time, so that ``max_bytes`` bounds memory and not only the
+#: result (one network read of a bomb inflates a thousandfold at once).
+ACCEPT_ENCODING = "gzip"
+_WBITS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
+}
+
+
 async def fetch(
     client: httpx.AsyncClient,
     url: str,
@@ -72,20 +86,50 @@ async def fetch(
     *,
     max_bytes: int,
     accept: str | None = None,
+    deadline_s: float | None = None,
 ) -> Fetched:
     """GET ``url`` conditionally; the body is read in full, up to ``max_bytes``.
 
     ``accept`` is sent as the Accept header (some upstreams choose the format by it).
 
-    ``max_bytes`` bounds the decoded body, so a compressed bomb is cut off as soon as
-    it inflates past the limit.  Redirects are followed as the client is configured.
+    ``max_bytes`` bounds the body both as sent and as decoded: a gzip or deflate body
+    is inflated a piece at a time, so a bomb is cut off as soon as it inflates past
+    the limit, having cost about ``max_bytes`` of memory.  ``deadline_s`` bounds the
+    whole fetch (connecting, redirects, headers, body), where the client's timeouts
+    bound each wait alone and so never stop a server that trickles a byte at a
+    time; None leaves only the client's.  Redirects are followed as the client is
+    configured.
+
+    Raises UpstreamError of kind ``http_status`` (any status but 200 and 304, with
+    the server's Retry-After), ``timeout``, ``too_large``, ``too_many_redirects``
+    (more than the client follows), or ``transport`` (the connection failed, the
+    body was cut short, or its content coding is unknown or corrupt).
     """
-    headers: dict[str, str] = {"Accept": accept} if accept else {}
+    headers: dict[str, str] = {"Accept-Encoding": ACCEPT_ENCODING}
+    if accept:
+        headers["Accept"] = accept
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     started = time.monotonic()
+    try:
+        async with asyncio.timeout(deadline_s):
+            return await _get(client, url, headers, validators, max_bytes, started)
+    except TimeoutError as exc:
+        raise UpstreamError(
+            "timeout", f"{redact_url(url)}: no complete answer in {deadline_s} s"
+        ) from exc
+
+
+async def _get(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    validators: Validators,
+    max_bytes: int,
+    started: float,
+) -> Fetched:
     shown = redact_url(url)
     try:
         async with client.stream("GET", url, headers=headers) as response:
@@ -106,6 +150,11 @@ async def fetch(
             )
     except httpx.TimeoutException as exc:
         raise UpstreamError("timeout", f"{shown}: {type(exc).__name__}") from exc
+    except httpx.TooManyRedirects as exc:
+        raise UpstreamError(
+            "too_many_redirects",
+            f"{shown}: more than {client.max_redirects} redirects",
+        ) from exc
     except httpx.HTTPError as exc:
         raise UpstreamError("transport", f"{shown}: {type(exc).__name__}") from exc
     return Fetched(200, body, new, time.monotonic() - started)
@@ -113,36 +162,99 @@ async def fetch(
 
 async def _read_bounded(response: httpx.Response, max_bytes: int, url: str) -> bytes:
     declared = response.headers.get("Content-Length")
-    plain = "Content-Encoding" not in response.headers
-    if plain and declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isdigit() and int(declared) > max_bytes:
         raise UpstreamError("too_large", f"{url} declares {declared} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
+    inflater = _Inflater.of(response, url)
+    body = bytearray()
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        body += inflater.feed(chunk, max_bytes - len(body)) if inflater else chunk
+        if received > max_bytes or len(body) > max_bytes:
             raise UpstreamError("too_large", f"{url} body exceeds {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    if inflater:
+        inflater.finish()
+    return bytes(body)
+
+
+class _Inflater:
+    """Inflates one gzip or deflate body, never more than it is asked to at once."""
+
+    def __init__(self, coding: str, url: str) -> None:
+        self._coding = coding
+        self._url = url
+        self._zlib = zlib.decompressobj(_WBITS[coding])
+
+    @classmethod
+    def of(cls, response: httpx.Response, url: str) -> _Inflater | None:
+        """The inflater of ``response``'s content coding; None for identity."""
+        header = response.headers.get("Content-Encoding", "")
+        codings = [c.strip().lower() for c in header.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if not codings:
+            return None
+        if len(codings) > 1 or codings[0] not in _WBITS:
+            raise UpstreamError(
+                "transport", f"{url} sent Content-Encoding {header!r}, not gzip"
+            )
+        return cls(codings[0], url)
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """``data`` inflated, stopping once more than ``room`` bytes came out.
+
+        Bytes after the end of the compressed stream are ignored.
+        """
+        out = bytearray()
+        while not self._zlib.eof and len(out) <= room:
+            try:
+                piece = self._zlib.decompress(data, room + 1 - len(out))
+            except zlib.error as exc:
+                raise UpstreamError(
+                    "transport", f"{self._url} body is not valid {self._coding}"
+                ) from exc
+            out += piece
+            data = self._zlib.unconsumed_tail
+            # Input used up may still leave output of its last bytes, which the next
+            # call gives; nothing out and nothing in means wait for the next read.
+            if not piece and not data:
+                break
+        return bytes(out)
+
+    def finish(self) -> None:
+        """Raise UpstreamError if the compressed stream did not reach its end."""
+        if not self._zlib.eof:
+            raise UpstreamError(
+                "transport", f"{self._url} {self._coding} body ends early"
+            )
 
 
 _SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig", re.IGNORECASE)
+# An API key carried in the path (FIRMS puts its 32-character MAP_KEY there): a long
+# run of letters and digits holding both.
+_PATH_KEY = re.compile(
+    r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{24,}"
+)
 
 
 def redact_url(url: str) -> str:
-    """``url`` fit for a log line: the password and secret-looking query values masked.
+    """``url`` fit for a log line: the password and secret-looking parts masked.
 
-    A query parameter whose name contains key, token, secret, pass, auth or sig has
-    its value replaced by ``***``.
+    Masked with ``***``: the password, the value of a query parameter whose name
+    contains key, token, secret, pass, auth or sig, and a path segment that looks
+    like a key (24 or more letters, digits, ``-`` or ``_``, with letters and digits
+    both).
 
-    Note: a secret embedded in the path (FIRMS puts its MAP_KEY there) cannot be
-    told from an ordinary path segment and is not masked; prefer a query parameter
-    or a header where the upstream allows it.
+    Note: the path rule may also mask a long opaque identifier; that costs only
+    readability of the log line.
     """
     parts = urlsplit(url)
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    path = "/".join(
+        "***" if _PATH_KEY.fullmatch(segment) else segment
+        for segment in parts.path.split("/")
+    )
     query = "&".join(
         f"{name}=***"
         if _SECRET_PARAM.search(name)
@@ -151,7 +263,20 @@ def redact_url(url: str) -> str:
         else name
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
     )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of ``url`` that :func:`redact_url` masks, as they appear in it."""
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [seg for seg in parts.path.split("/") if _PATH_KEY.fullmatch(seg)]
+    found += [
+        value
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if value and _SECRET_PARAM.search(name)
+    ]
+    return found
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

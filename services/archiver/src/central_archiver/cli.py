@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"central-archiver: {exc}", file=sys.stderr)
         return 2
-    configure(SERVICE, settings.log_level)
+    configure(SERVICE, settings.log_level, settings.secrets())
     log = get_logger()
     log.info("starting", command=args.command, **settings.summary())
 

@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    configure(SERVICE, settings.log_level)
+    configure(SERVICE, settings.log_level, settings.secrets())
     get_logger().info(
         "service_starting", version=__version__, settings=settings.summary()
     )
