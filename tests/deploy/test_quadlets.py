@@ -1,11 +1,12 @@
 """The quadlets in deploy/quadlet/ run what compose.yaml runs, so the two cannot drift.
 
 compose.yaml is read by Compose itself (``docker-compose config``, which needs no
-engine) with the upstream image defaults and dummy passwords; the units by a small
-reader of the systemd unit syntax. Every service outside the ``test`` profile must
-have a ``.container`` unit with the same image, command, environment keys (a podman
-secret counts by its target variable), dependencies, healthcheck, published ports,
-volumes, stop timeout and restart behaviour.
+engine) with the upstream image defaults, dummy passwords and the ``observability``
+profile; the units by a small reader of the systemd unit syntax. Every service
+outside the ``test`` profile must have a ``.container`` unit with the same image,
+command, environment keys (a podman secret counts by its target variable),
+dependencies, healthcheck, published ports, volumes, stop timeout and restart
+behaviour.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def _compose_binary() -> str:
 
 @cache
 def compose() -> dict[str, Any]:
-    """compose.yaml as Compose resolves it: defaults for every optional variable."""
+    """compose.yaml as Compose resolves it: defaults for every optional variable.
+
+    With the ``observability`` profile, so jaeger counts; ``test`` stays out.
+    """
     text = (ROOT / "compose.yaml").read_text()
     required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
     env = {
@@ -48,7 +52,10 @@ def compose() -> dict[str, Any]:
     }
     env.update({name: "dummy" for name in required})
     done = subprocess.run(
-        [_compose_binary(), "-f", "compose.yaml", "config", "--format", "json"],
+        [
+            *(_compose_binary(), "-f", "compose.yaml"),
+            *("--profile", "observability", "config", "--format", "json"),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -155,7 +162,10 @@ def test_unit_orders_after_the_same_dependencies(service: str) -> None:
     required = {u.removesuffix(".service") for u in many(unit, "Unit", "Requires")}
     wanted = {u.removesuffix(".service") for u in many(unit, "Unit", "Wants")}
     for dependency, condition in spec.get("depends_on", {}).items():
-        if condition["condition"] == "service_completed_successfully":
+        if not condition.get("required", True):
+            # Optional (jaeger): ordered after it, never pulling it in by default.
+            assert dependency not in wanted | required, f"only After={dependency}"
+        elif condition["condition"] == "service_completed_successfully":
             assert dependency in required, f"Requires={dependency}.service"
         else:
             assert dependency in wanted | required, f"Wants={dependency}.service"

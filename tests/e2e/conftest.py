@@ -9,7 +9,8 @@ default. When any of them is not in the engine's image store, the stand-ins of
 ``deploy/offline-images.sh`` are built (or found) and used for all three; the suite
 never pulls from a registry itself. ``CENTRAL_E2E_KEEP=1`` leaves the project (and
 its volumes) running after the suite, for a look around. The suite runs after every
-other suite of the session.
+other suite of the session; its summary ends with the counters of the replay and a
+table of one archived row's trace.
 """
 
 from __future__ import annotations
@@ -143,4 +144,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         write(f"{name:<36} {value}")
     for name, seconds in SUMMARY["phases"].items():
         write(f"{'phase: ' + name:<36} {seconds} s")
+    for name, value in SUMMARY.get("metrics", {}).items():
+        write(f"{'metric: ' + name:<36} {value}")
+    trace = SUMMARY.get("trace")
+    if trace:
+        write(f"trace {trace['trace_id']} (spans of one name and parent share a row):")
+        write(f"  {'service':<16} {'span':<24} {'n':>4} {'max ms':>9}  parent")
+        for row in trace["rows"]:
+            write(
+                f"  {row['service']:<16} {row['span']:<24} {row['n']:>4} "
+                f"{row['ms']:>9.1f}  {row['parent']}"
+            )
     write("e2e-summary " + json.dumps(SUMMARY, sort_keys=True))

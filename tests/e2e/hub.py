@@ -2,10 +2,12 @@
 
 :class:`Hub` owns a compose project with a name of its own (so it never touches a
 ``central`` project a developer runs), its ``.env`` (fresh passwords, free loopback
-ports for NATS and the database, the base images) and the replay override. Compose
-is driven through testcontainers' ``DockerCompose``; kills, restarts and container
-inspection go through the docker SDK. Everything a test waits for is a bounded poll
-(:func:`wait_until`) that names what it waited for.
+ports for NATS and the database, the base images, tracing to the ``otlp-sink``
+service) and two overrides: the replay one, and one that starts every traced
+service after the sink. Compose is driven through testcontainers'
+``DockerCompose``; kills, restarts and container inspection go through the docker
+SDK. Everything a test waits for is a bounded poll (:func:`wait_until`) that names
+what it waited for.
 
 :data:`SUMMARY` collects the figures the run prints at its end.
 """
@@ -16,6 +18,8 @@ import asyncio
 import contextlib
 import importlib.util
 import inspect
+import os
+import re
 import shlex
 import subprocess
 import time
@@ -30,6 +34,7 @@ from typing import Any
 import asyncpg
 import docker
 import nats
+import orjson
 import pytest
 from docker.models.containers import Container
 from nats.js import JetStreamContext
@@ -52,8 +57,18 @@ BASE_IMAGE_VARIABLES = (
 )
 #: Services that run once and exit; every other one must be healthy.
 ONE_SHOT = frozenset({"migrate", "stream-provisioner"})
+#: The test profile's OTLP/HTTP receiver, which every traced service exports to.
+SINK = "otlp-sink"
+#: How the hub traces: to the sink, each span batch sent within 0.2 s (the SDK's
+#: default waits 5 s), under an environment name the spans must carry.
+TRACING = {
+    "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{SINK}:4318",
+    "OTEL_BSP_SCHEDULE_DELAY": "200",
+    "CENTRAL_ENVIRONMENT": "e2e",
+}
 
-#: Figures for the closing summary: counts, and seconds per phase.
+#: Figures for the closing summary: counts, seconds per phase, and once their tests
+#: ran, the replay's ``metrics`` and the ``trace`` table of one archived row.
 SUMMARY: dict[str, Any] = {"phases": {}, "counts": {}}
 
 
@@ -110,6 +125,31 @@ def _load_deploy_module(name: str) -> ModuleType:
 compose_replay = _load_deploy_module("compose_replay")
 
 
+def metric_families(exposition: str) -> set[str]:
+    """The metric names a Prometheus text exposition declares (its TYPE lines).
+
+    A labelled metric nothing has counted yet has no sample, only its TYPE line.
+    """
+    return {
+        line.split()[2]
+        for line in exposition.splitlines()
+        if line.startswith("# TYPE ") and len(line.split()) == 4
+    }
+
+
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def sample_total(samples: dict[str, float], name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    total = 0.0
+    for sample, value in samples.items():
+        metric, _, rest = sample.partition("{")
+        if metric == name and labels.items() <= dict(_LABEL.findall(rest)).items():
+            total += value
+    return total
+
+
 def parse_env(text: str) -> dict[str, str]:
     """``KEY=value`` lines (``export`` and comments allowed) as a mapping."""
     values: dict[str, str] = {}
@@ -146,6 +186,27 @@ class ReplayExpectation:
         return sorted(set().union(*self.ids.values())) if self.ids else []
 
 
+def traced_services() -> list[str]:
+    """The services that export spans: the archiver and every adapter."""
+    return ["archiver", *compose_replay.adapter_feeds()]
+
+
+def tracing_override() -> str:
+    """A compose override that starts every traced service after a healthy sink.
+
+    A service decides at start-up whether it traces (the endpoint's host must
+    resolve), and a stop stops the sink last, so the final spans still reach it.
+    """
+    lines = ["services:"]
+    for service in traced_services():
+        lines += [
+            f"  {service}:",
+            "    depends_on:",
+            f"      {SINK}: {{ condition: service_healthy }}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def replay_expectation() -> ReplayExpectation:
     """Normalize each recorded payload of ``central.dev.ADAPTERS`` as adapters do.
 
@@ -175,6 +236,7 @@ class Hub:
         self.project = f"central-e2e-{uuid.uuid4().hex[:6]}"
         self.env_file = workdir / "e2e.env"
         self.override = workdir / "compose.replay.yaml"
+        self.tracing = workdir / "compose.tracing.yaml"
         self.docker = docker.from_env()
         self.env: dict[str, str] = {}
         self.compose: DockerCompose | None = None
@@ -192,6 +254,7 @@ class Hub:
         self.env = {
             **parse_env(secrets),
             **base_images,
+            **TRACING,
             "COMPOSE_PROJECT_NAME": self.project,
             "CENTRAL_NATS_PORT": str(free_port()),
             "CENTRAL_DB_PORT": str(free_port()),
@@ -200,9 +263,10 @@ class Hub:
             "".join(f"{key}={value}\n" for key, value in self.env.items())
         )
         self.override.write_text(compose_replay.override())
+        self.tracing.write_text(tracing_override())
         self.compose = DockerCompose(
             context=ROOT,
-            compose_file_name=["compose.yaml", str(self.override)],
+            compose_file_name=["compose.yaml", str(self.override), str(self.tracing)],
             profiles=["test"],
             env_file=[str(self.env_file)],
             wait=True,
@@ -212,9 +276,12 @@ class Hub:
         """Run one ``docker compose`` command of this project; its stdout."""
         assert self.compose is not None
         command = [*self.compose.docker_compose_command(), *args]
+        # The shell's variables would win over the project's env file.
+        env = {k: v for k, v in os.environ.items() if k not in self.env}
         done = subprocess.run(
             command,
             cwd=ROOT,
+            env=env,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -276,20 +343,34 @@ class Hub:
                 lines.append("  " + tail.replace("\n", "\n  "))
         return "\n".join(lines)
 
+    def get(self, box: Container, url: str) -> bytes:
+        """The body of a GET of ``url``, made from inside the container."""
+        script = (
+            "import sys, urllib.request as u; sys.stdout.buffer.write("
+            "u.urlopen(sys.argv[1], timeout=10).read())"
+        )
+        code, (out, err) = box.exec_run(["python3", "-c", script, url], demux=True)
+        assert code == 0, f"GET {url} in {box.name}: {(err or b'').decode()[-2000:]}"
+        return bytes(out or b"")
+
+    def exposition(self, box: Container) -> str:
+        """The Prometheus text a container serves on its /metrics."""
+        return self.get(box, "http://127.0.0.1:8080/metrics").decode()
+
     def metrics(self, box: Container) -> dict[str, float]:
         """The Prometheus samples a container serves, read from inside it."""
-        script = (
-            "import urllib.request as u; print(u.urlopen("
-            "'http://127.0.0.1:8080/metrics', timeout=4).read().decode())"
-        )
-        code, output = box.exec_run(["python3", "-c", script])
-        assert code == 0, output.decode(errors="replace")
         samples = {}
-        for line in output.decode().splitlines():
+        for line in self.exposition(box).splitlines():
             if line and not line.startswith("#"):
                 name, _, value = line.rpartition(" ")
                 samples[name] = float(value)
         return samples
+
+    def spans(self, trace_id: str) -> list[dict[str, Any]]:
+        """Every span of ``trace_id`` the sink holds so far."""
+        url = f"http://127.0.0.1:4318/spans?trace_id={trace_id}"
+        answer = orjson.loads(self.get(self.container(SINK), url))
+        return list(answer["spans"])
 
     def network(self) -> str:
         return f"{self.project}_default"

@@ -1,11 +1,12 @@
 """The whole hub in containers, on a real engine: replay to rows, and faults in flow.
 
 The tests run in file order on one compose project (the ``hub`` fixture): the
-recorded payloads first, then scaling, redeploys and restarts while synthetic events
-flow, the NATS permissions, and last a ``down`` / ``up`` cycle. Synthetic events are
-published as ``adapter-quake`` on ``central.quake.earthquake.e2e.<phase>`` with a
-source of their own per phase, so each phase is counted exactly: every event sent
-must be a row, once.
+recorded payloads first, with the trace of one archived row and the counters of the
+replay (before any restart resets them), then scaling, redeploys and restarts while
+synthetic events flow, the NATS permissions, and last a ``down`` / ``up`` cycle.
+Synthetic events are published as ``adapter-quake`` on
+``central.quake.earthquake.e2e.<phase>`` with a source of their own per phase, so
+each phase is counted exactly: every event sent must be a row, once.
 """
 
 from __future__ import annotations
@@ -14,19 +15,25 @@ import asyncio
 import contextlib
 import re
 import time
+from dataclasses import dataclass
 
 import orjson
 import pytest
 from e2e.hub import (
     SUMMARY,
+    TRACING,
     Hub,
     Producer,
     count,
+    metric_families,
     phase,
     replay_expectation,
+    sample_total,
     stream_subject_count,
+    traced_services,
     wait_until,
 )
+from e2e.traces import CONSUMER, check_trace, table
 
 from central.dev import ADAPTERS
 from central.streams import ARCHIVED as ARCHIVED_STREAMS
@@ -47,6 +54,22 @@ pytestmark = [
 
 ARCHIVED = "central_archiver_rows_inserted_total"
 CONFLICTS = "central_archiver_conflicts_total"
+PUBLISHED = "central_adapter_records_total"
+ADAPTER_METRICS = {
+    "central_adapter_polls_total",
+    PUBLISHED,
+    "central_adapter_upstream_seconds",
+    "central_adapter_upstream_errors_total",
+    "central_adapter_last_success_timestamp_seconds",
+}
+ARCHIVER_METRICS = {
+    "central_archiver_batches_total",
+    ARCHIVED,
+    CONFLICTS,
+    "central_archiver_dead_letters_total",
+    "central_archiver_batch_seconds",
+    "central_archiver_consumer_pending",
+}
 
 
 async def _archived(hub: Hub, producer: Producer, timeout: float) -> None:
@@ -118,6 +141,98 @@ async def test_every_replayed_record_is_archived_once(hub: Hub) -> None:
     count("events archived (all)", distinct)
     count("duplicate rows", n - distinct)
     assert (n, distinct) == (len(ids), len(ids))
+
+
+async def test_archived_row_leads_to_one_trace_from_poll_to_insert(hub: Hub) -> None:
+    """A row's trace_id: the adapter's poll, the JetStream hop, the batch's insert."""
+    quake_ids = sorted(replay_expectation().ids["adapter-quake"])
+    conn = await hub.db()
+    try:
+        trace_id = await conn.fetchval(
+            "SELECT trace_id FROM events WHERE id = ANY($1::text[]) "
+            "AND trace_id IS NOT NULL ORDER BY stream_seq LIMIT 1",
+            quake_ids,
+        )
+    finally:
+        await conn.close()
+    assert trace_id, "no replayed quake row carries a trace id"
+
+    with phase("trace of one row"):
+        check = await wait_until(
+            lambda: check_trace(trace_id, hub.spans),
+            f"poll, producer, receive, batch and insert spans of trace {trace_id}",
+            timeout=30,
+        )
+    SUMMARY["trace"] = {"trace_id": trace_id, "rows": table(check)}
+    assert check.poll is not None and check.receive is not None
+    assert check.batch is not None and check.insert is not None
+    assert check.poll["service"] == "adapter-quake"
+    assert check.poll["trace_id"] == check.receive["trace_id"] == trace_id
+    producer_ids = {span["span_id"] for span in check.producers}
+    assert check.receive["parent_span_id"] in producer_ids
+    link = {"trace_id": check.batch["trace_id"], "span_id": check.batch["span_id"]}
+    assert check.receive["links"] == [link]
+    assert check.batch["service"] == "archiver"
+    assert check.batch["kind"] == CONSUMER
+    assert int(check.insert["attributes"]["central.rows.inserted"]) >= 1
+    environments = {
+        span["resource"]["deployment.environment"]
+        for span in check.spans + check.batch_spans
+    }
+    assert environments == {TRACING["CENTRAL_ENVIRONMENT"]}
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Records the adapters published, rows the archiver inserted, rows archived."""
+
+    published: float
+    inserted: float
+    rows: int
+
+    def __bool__(self) -> bool:
+        return self.published == self.inserted == self.rows
+
+
+async def test_counters_match_the_archive_after_the_replay(hub: Hub) -> None:
+    """Each service's /metrics has its counters; published = inserted = rows."""
+    expected = len(replay_expectation().all_ids)
+    adapters = [hub.container(s) for s in traced_services() if s != "archiver"]
+    archiver = hub.container("archiver")
+    for box, names in [(box, ADAPTER_METRICS) for box in adapters] + [
+        (archiver, ARCHIVER_METRICS)
+    ]:
+        declared = metric_families(hub.exposition(box))
+        assert names <= declared, f"{box.name} lacks {sorted(names - declared)}"
+
+    published: dict[str, float] = {}
+
+    async def tally() -> Tally:
+        for box in adapters:
+            samples = hub.metrics(box)
+            service = box.labels["com.docker.compose.service"]
+            published[service] = sample_total(samples, PUBLISHED, outcome="published")
+        conn = await hub.db()
+        try:
+            rows = int(await conn.fetchval("SELECT count(*) FROM events"))
+        finally:
+            await conn.close()
+        inserted = sample_total(hub.metrics(archiver), ARCHIVED)
+        return Tally(sum(published.values()), inserted, rows)
+
+    with phase("replay counters"):
+        found = await wait_until(
+            tally, "published = inserted = rows archived", timeout=30, interval=1
+        )
+    batches = sample_total(hub.metrics(archiver), "central_archiver_batches_total")
+    SUMMARY["metrics"] = {
+        **{f"{name} published": int(n) for name, n in sorted(published.items())},
+        "adapters: records published (sum)": int(found.published),
+        "archiver: rows inserted": int(found.inserted),
+        "archiver: batches": int(batches),
+        "rows archived": found.rows,
+    }
+    assert found.rows == expected
 
 
 async def test_scaling_archiver_to_three_loses_and_doubles_nothing(hub: Hub) -> None:
