@@ -75,16 +75,23 @@ class CentralSettings(BaseSettings):
 
     def summary(self) -> dict[str, object]:
         """The settings fit for a start-up log line: secrets in URLs masked."""
-        return {k: _mask(v) for k, v in self.model_dump().items()}
+        return {
+            k: "***" if _is_password(k) and v else _mask(v)
+            for k, v in self.model_dump().items()
+        }
 
     def secrets(self) -> list[str]:
-        """Every secret in the settings' URLs (passwords, keys), for log masking."""
-        return [
-            secret
-            for value in self.model_dump().values()
-            if isinstance(value, str) and "://" in value
-            for secret in url_secrets(value)
-        ]
+        """Every secret of the settings (password fields, and passwords and keys in
+        URLs), for log masking."""
+        found: list[str] = []
+        for key, value in self.model_dump().items():
+            if not isinstance(value, str) or not value:
+                continue
+            if _is_password(key):
+                found.append(value)
+            elif "://" in value:
+                found.extend(url_secrets(value))
+        return found
 
 
 class DatabaseSettings(CentralSettings):
@@ -115,6 +122,10 @@ def load(cls: type[S]) -> S:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         raise SettingsError(PREFIX + field.upper(), first["msg"]) from exc
+
+
+def _is_password(name: str) -> bool:
+    return name.endswith(("password", "token"))
 
 
 def _mask(value: object) -> object:

@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _migrate(settings: ArchiverSettings, log: Any) -> int:
     try:
         folder = settings.migrations_dir or default_dir()
-        asyncio.run(migrate(settings.database_url, folder, log))
+        asyncio.run(
+            migrate(settings.database_url, folder, log, settings.role_passwords())
+        )
     except ArchiverError as exc:
         log.error("migrate_failed", error=str(exc))
         print(f"central-archiver: {exc}", file=sys.stderr)

@@ -265,6 +265,11 @@ class StreamConsumer:
             msgs = await self._take()
             if not msgs:
                 continue
+            # Taken in delivery order (writers may finish out of order): the last
+            # message's count is the freshest.
+            self._metrics.pending.labels(self.spec.name).set(
+                ack_number(msgs[-1].reply, 2) or 0
+            )
             started = time.perf_counter()
             taken_ns = time.time_ns()
             # Decoded before a writer is free, so that both writers' connections
@@ -374,9 +379,6 @@ class StreamConsumer:
         else:
             await self._acknowledge(batch, result)
             self._record(batch, result, time.perf_counter() - started)
-            self._metrics.pending.labels(self.spec.name).set(
-                ack_number(msgs[-1].reply, 2) or 0
-            )
         finally:
             self._in_hand -= len(msgs)
             self._slots.release()

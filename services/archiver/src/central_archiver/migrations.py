@@ -130,8 +130,16 @@ def discover(folder: Path) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-async def migrate(database_url: str, folder: Path, log: Any) -> MigrationReport:
+async def migrate(
+    database_url: str,
+    folder: Path,
+    log: Any,
+    role_passwords: dict[str, str] | None = None,
+) -> MigrationReport:
     """Apply pending migrations in ``folder`` and seed ``config.streams``.
+
+    ``role_passwords`` (role → password) then turns LOGIN on for those roles with
+    that password, every run, so a rotated password takes effect on the next one.
 
     Safe to run concurrently and repeatedly. Raises MigrationChecksumError when an
     applied file changed, MigrationError when a file fails (its transaction is
@@ -152,6 +160,7 @@ async def migrate(database_url: str, folder: Path, log: Any) -> MigrationReport:
         try:
             applied = await _apply_all(conn, migrations, log)
             seeded = await _seed_streams(conn)
+            await _set_logins(conn, role_passwords or {}, log)
             timescaledb = await timescaledb_active(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
@@ -172,6 +181,21 @@ async def migrate(database_url: str, folder: Path, log: Any) -> MigrationReport:
     )
     log.info("archive_mode", timescaledb=timescaledb)
     return report
+
+
+async def _set_logins(conn: Any, passwords: dict[str, str], log: Any) -> None:
+    for role, password in sorted(passwords.items()):
+        # ALTER ROLE takes no bind parameters; format() quotes both on the server.
+        statement = await conn.fetchval(
+            "SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)",
+            role,
+            password,
+        )
+        try:
+            await conn.execute(statement)
+        except asyncpg.PostgresError as exc:
+            raise MigrationError(f"role {role}: {exc.__class__.__name__}") from exc
+        log.info("role_login_set", role=role)
 
 
 async def _apply_all(

@@ -50,6 +50,20 @@ class ArchiverSettings(DatabaseSettings):
     migrations_dir: Path | None = None
     #: Must cover ``batch_size * prefetch_batches`` (validated).
     max_ack_pending: int = Field(default=20_000, ge=1)
+    #: Passwords ``migrate`` gives the duty roles of sql/006_roles.sql, turning
+    #: their LOGIN on; a role whose password is unset is left as it is.
+    archiver_db_password: str = ""
+    dashboard_db_password: str = ""
+    provisioner_db_password: str = ""
+
+    def role_passwords(self) -> dict[str, str]:
+        """Duty role → password, for the roles whose password is set."""
+        wanted = {
+            "central_archiver": self.archiver_db_password,
+            "central_dashboard": self.dashboard_db_password,
+            "central_provisioner": self.provisioner_db_password,
+        }
+        return {role: password for role, password in wanted.items() if password}
 
     @field_validator("max_ack_pending")
     @classmethod
