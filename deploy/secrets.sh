@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make the hub's passwords: one for the database and one per NATS user (each
-# service is its own NATS user, see deploy/nats/central.conf).
+# Make the hub's passwords: the database owner's, one per database duty role (see
+# sql/006_roles.sql) and one per NATS user (each service is its own NATS user, see
+# deploy/nats/central.conf).
 #
 #   deploy/secrets.sh env > .env     compose: the variables compose.yaml requires
 #   deploy/secrets.sh podman         quadlets: the podman secrets the units use
@@ -14,13 +15,20 @@
 set -euo pipefail
 
 USERS=(archiver stream-provisioner adapter-wx adapter-fire adapter-quake adapter-space adapter-disaster)
+# Database duty roles: the service, and its role name in the database.
+declare -A ROLES=([archiver]=central_archiver [stream-provisioner]=central_provisioner [dashboard]=central_dashboard)
 
 password() { printf 'p%s' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"; }
 variable() { local name=${1//-/_}; printf 'CENTRAL_NATS_%s_PASSWORD' "${name^^}"; }
+# The .env variable of a duty role's password: CENTRAL_DB_ARCHIVER_PASSWORD, ...
+role_variable() { local name=${ROLES[$1]#central_}; printf 'CENTRAL_DB_%s_PASSWORD' "${name^^}"; }
 
 env_file() {
   echo "# Central's passwords, made by deploy/secrets.sh; keep this file private."
   echo "CENTRAL_DB_PASSWORD=$(password)"
+  for service in "${!ROLES[@]}"; do
+    echo "$(role_variable "$service")=$(password)"
+  done
   for user in "${USERS[@]}"; do
     echo "$(variable "$user")=$(password)"
   done
@@ -33,6 +41,13 @@ podman_secrets() {
   # stream-provisioner).
   put central-db-password "$db"
   put central-database-url "postgresql://central:$db@db:5432/central"
+  for service in "${!ROLES[@]}"; do
+    name=$(role_variable "$service")
+    pw=${!name:-$(password)}
+    # migrate's copy (it sets the role's password) and the service's URL.
+    put "central-db-password-$service" "$pw"
+    put "central-database-url-$service" "postgresql://${ROLES[$service]}:$pw@db:5432/central"
+  done
   for user in "${USERS[@]}"; do
     name=$(variable "$user")
     pw=${!name:-$(password)}
