@@ -285,6 +285,7 @@ class FeedLoop:
             state.validators,
             max_bytes=rt.settings.max_body_bytes,
             accept=self.feed.media_type,
+            deadline_s=rt.settings.fetch_deadline_s,
         )
         metrics.UPSTREAM_SECONDS.labels(self.feed.name).observe(fetched.seconds)
         report.status = fetched.status
