@@ -12,7 +12,8 @@
 3. **traced drain**: the drain again (the consumer deleted, the table emptied)
    with the archiver exporting its spans over OTLP/HTTP to a local receiver
    (``central otlp-sink``, a child process); the overhead is the traced rate's
-   shortfall against the untraced one.
+   shortfall against the untraced one. Then once more with
+   ``CENTRAL_TRACE_LINKS=trace`` (one link per producer trace).
 4. **live**: a producer publishes M events as fast as it can while the archiver
    runs; the archiver's rate and its lag (events not yet archived) when the
    producer finishes.
@@ -91,7 +92,10 @@ async def servers() -> AsyncIterator[tuple[str, str]]:
 
 
 def archiver_env(
-    nats_url: str, database_url: str, otlp_endpoint: str | None = None
+    nats_url: str,
+    database_url: str,
+    otlp_endpoint: str | None = None,
+    trace_links: str = "message",
 ) -> dict[str, str]:
     env = {
         **os.environ,
@@ -104,6 +108,7 @@ def archiver_env(
     env.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)
     if otlp_endpoint:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+        env["CENTRAL_TRACE_LINKS"] = trace_links
     return env
 
 
@@ -373,11 +378,14 @@ async def raw_drain(
 
 
 def start_archiver(
-    nats_url: str, database_url: str, otlp_endpoint: str | None = None
+    nats_url: str,
+    database_url: str,
+    otlp_endpoint: str | None = None,
+    trace_links: str = "message",
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(BIN / "central-archiver"), "run"],
-        env=archiver_env(nats_url, database_url, otlp_endpoint),
+        env=archiver_env(nats_url, database_url, otlp_endpoint, trace_links),
         stdout=subprocess.DEVNULL,
     )
 
@@ -402,9 +410,13 @@ def stop_archiver(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def archiver_drain(
-    nats_url: str, database_url: str, expected: int, otlp_endpoint: str | None = None
+    nats_url: str,
+    database_url: str,
+    expected: int,
+    otlp_endpoint: str | None = None,
+    trace_links: str = "message",
 ) -> float:
-    proc = start_archiver(nats_url, database_url, otlp_endpoint)
+    proc = start_archiver(nats_url, database_url, otlp_endpoint, trace_links)
     try:
         await wait_rows(database_url, expected, timeout=max(120, expected / 1000))
     finally:
@@ -510,6 +522,19 @@ async def main() -> int:
 
         await reset_table(database_url)
         await delete_consumer(nats_url, DURABLE)
+        async with otlp_sink() as endpoint:
+            per_trace = await archiver_drain(
+                nats_url, database_url, n, endpoint, trace_links="trace"
+            )
+        per_trace_overhead = 1 - per_trace / drained
+        say(
+            f"archiver drain, tracing exported, one link per trace: "
+            f"{per_trace:,.0f} events/s (overhead {per_trace_overhead:.1%}; "
+            f"peak RSS {last_rss_mb()} MB)"
+        )
+
+        await reset_table(database_url)
+        await delete_consumer(nats_url, DURABLE)
         await prepare(nats_url, database_url)
         rate, lag, produced = await live(nats_url, database_url, args.live_events, n)
         say(
@@ -528,6 +553,8 @@ async def main() -> int:
                 "traced_events_per_s": round(traced),
                 "tracing_overhead": round(overhead, 3),
                 "spans_exported": spans,
+                "traced_per_trace_links_events_per_s": round(per_trace),
+                "tracing_per_trace_links_overhead": round(per_trace_overhead, 3),
                 "live_events_per_s": round(rate),
                 "live_lag_events": lag,
                 "peak_rss_mb": rss,

@@ -9,6 +9,7 @@ adapter and the archiver each trace through their own provider (their own
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import asyncpg
 import pytest
@@ -49,6 +50,7 @@ async def _archive_one_poll(
     database_url: str,
     adapter_telemetry: Telemetry,
     archiver_telemetry: Telemetry,
+    **archiver_settings: Any,
 ) -> list[asyncpg.Record]:
     await provision(nats_url)
     await migrate(database_url, default_dir(), get_logger())
@@ -56,7 +58,9 @@ async def _archive_one_poll(
     route = app.serve("/usgs", USGS.read_bytes())
     route.fault = Fault(ignore_validators=True)
     archiver = Archiver(
-        ArchiverSettings(nats_url=nats_url, database_url=database_url),
+        ArchiverSettings(
+            nats_url=nats_url, database_url=database_url, **archiver_settings
+        ),
         telemetry=archiver_telemetry,
     )
     await archiver.start()
@@ -168,3 +172,38 @@ async def test_poll_publish_hop_batch_and_insert_share_one_trace(
 
     # The archive leads back to the trace.
     assert {row["trace_id"] for row in rows} == {_hex(trace_id, 32)}
+
+
+async def test_batch_links_one_producer_span_per_trace_when_asked(
+    nats_url: str,
+    database_url: str,
+    exporters: tuple[InMemorySpanExporter, InMemorySpanExporter],
+) -> None:
+    adapter_spans, archiver_spans = exporters
+    adapter_telemetry = setup("adapter-quake", "test", exporter=adapter_spans)
+    archiver_telemetry = setup("archiver", "test", exporter=archiver_spans)
+    try:
+        rows = await _archive_one_poll(
+            nats_url,
+            database_url,
+            adapter_telemetry,
+            archiver_telemetry,
+            trace_links="trace",
+        )
+    finally:
+        adapter_telemetry.shutdown()
+        archiver_telemetry.shutdown()
+    (poll,) = _by_name(list(adapter_spans.get_finished_spans()), "poll usgs")
+    creates = {
+        s.context.span_id
+        for s in adapter_spans.get_finished_spans()
+        if s.name.endswith(" create")
+    }
+    batches = _by_name(
+        list(archiver_spans.get_finished_spans()), "CENTRAL_QUAKE process"
+    )
+    assert batches
+    # One poll is one trace: each batch links its first producer span only.
+    assert all(len(b.links) == 1 for b in batches)
+    assert {link.context.span_id for b in batches for link in b.links} <= creates
+    assert {row["trace_id"] for row in rows} == {_hex(poll.context.trace_id, 32)}

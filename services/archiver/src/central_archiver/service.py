@@ -64,7 +64,7 @@ class Archiver:
         """Open the database pool and run one consumer per archived stream.
 
         ``connection`` is a connected nats-py client to share (FastStream's);
-        without one the archiver connects to ``settings.nats_url`` itself.
+        without one the archiver connects to ``settings.nats_servers()`` itself.
         """
         try:
             await self._start(connection)
@@ -107,7 +107,11 @@ class Archiver:
     def _batch_tracer(self, stream: str) -> BatchTracer | None:
         if not self.telemetry.enabled:
             return None
-        return BatchTracer(self.telemetry.tracer("central.archiver"), stream)
+        return BatchTracer(
+            self.telemetry.tracer("central.archiver"),
+            stream,
+            per_message=self.settings.trace_links == "message",
+        )
 
     async def stop(self) -> None:
         """Stop every consumer, then close what the archiver opened."""
@@ -137,7 +141,7 @@ class Archiver:
             log.info("nats_reconnected")
 
         return await nats.connect(
-            self.settings.nats_url,
+            self.settings.nats_servers(),
             tls=self.settings.nats_tls(),
             name="central-archiver",
             max_reconnect_attempts=-1,

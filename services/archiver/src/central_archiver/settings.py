@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -50,6 +51,9 @@ class ArchiverSettings(DatabaseSettings):
     migrations_dir: Path | None = None
     #: Must cover ``batch_size * prefetch_batches`` (validated).
     max_ack_pending: int = Field(default=20_000, ge=1)
+    #: What a batch span links to: every message's producer span (``message``),
+    #: or the first producer span of each trace in the batch (``trace``, cheaper).
+    trace_links: Literal["message", "trace"] = "message"
     #: Passwords ``migrate`` gives the duty roles of sql/006_roles.sql, turning
     #: their LOGIN on; a role whose password is unset is left as it is.
     archiver_db_password: str = ""
