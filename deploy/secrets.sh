@@ -14,7 +14,7 @@
 # (a leading digit would make it a number).
 set -euo pipefail
 
-USERS=(archiver stream-provisioner adapter-wx adapter-fire adapter-quake adapter-space adapter-disaster)
+USERS=(archiver stream-provisioner adapter-wx adapter-fire adapter-quake adapter-space adapter-disaster dashboard)
 # Database duty roles: the service, and its role name in the database.
 declare -A ROLES=([archiver]=central_archiver [stream-provisioner]=central_provisioner [dashboard]=central_dashboard)
 
@@ -26,6 +26,7 @@ role_variable() { local name=${ROLES[$1]#central_}; printf 'CENTRAL_DB_%s_PASSWO
 env_file() {
   echo "# Central's passwords, made by deploy/secrets.sh; keep this file private."
   echo "CENTRAL_DB_PASSWORD=$(password)"
+  echo "CENTRAL_DASHBOARD_TOKEN=$(password)"
   for service in "${!ROLES[@]}"; do
     echo "$(role_variable "$service")=$(password)"
   done
@@ -41,6 +42,7 @@ podman_secrets() {
   # stream-provisioner).
   put central-db-password "$db"
   put central-database-url "postgresql://central:$db@db:5432/central"
+  put central-dashboard-token "${CENTRAL_DASHBOARD_TOKEN:-$(password)}"
   for service in "${!ROLES[@]}"; do
     name=$(role_variable "$service")
     pw=${!name:-$(password)}

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import nats
 import pytest
+from dashboard.harness import TOKEN, serving, settings_for
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from adapter_contract import adapter, wait_until
@@ -42,6 +43,7 @@ USERS = (
     "adapter-quake",
     "adapter-space",
     "adapter-disaster",
+    "dashboard",
 )
 USGS = "usgs-earthquake/usgs_4.5_day_2024-02-06_api1.10.3.geojson"
 
@@ -271,3 +273,78 @@ async def test_kv_write_outside_own_keys_fails_for_the_adapter(
             await asyncio.wait_for(kv.put("state.adapter-wx.nws", b"{}"), 3)
     finally:
         await nc.close()
+
+
+async def test_dashboard_reads_changes_limits_and_follows_events_without_violation(
+    secured: SecuredNats, database_url: str
+) -> None:
+    """The real dashboard, as its own user: streams, heartbeats, a PUT, the feed."""
+    await _provision(secured)
+    await migrate(database_url, default_dir(), _Quiet())
+    event = CloudEvent(
+        id=event_id("perm", "dashboard", "1"),
+        source="urn:central:test:quake",
+        type="central.quake.earthquake",
+        time="2024-02-06T12:00:00Z",
+        data={"geometry": {"type": "Point", "coordinates": [-120.0, 36.0]}},
+    )
+    nc = await nats.connect(secured.url("adapter-quake"))
+    try:
+        await nc.jetstream().publish(
+            "central.meta.status.adapter-quake",
+            b'{"service": "adapter-quake"}',
+            stream="CENTRAL_META",
+        )
+        settings = settings_for(secured.url("dashboard"), database_url)
+        async with serving(settings) as dashboard:
+            streams = await dashboard.client.get("/api/streams")
+            adapters = await dashboard.client.get("/api/adapters")
+            changed = await dashboard.client.put(
+                "/api/streams/CENTRAL_QUAKE",
+                json={"max_bytes": 2**30},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+            async with dashboard.client.stream(
+                "GET",
+                "/api/live",
+                params={"type": "central.quake.earthquake", "bbox": "-125,32,-114,42"},
+            ) as live:
+                lines = live.aiter_lines()
+                await asyncio.wait_for(_line(lines, ": subscribed"), 10)
+                await nc.jetstream().publish(
+                    "central.quake.earthquake.perm.9q5",
+                    encode_data(event),
+                    headers={
+                        **to_nats_headers(event),
+                        "content-type": "application/json",
+                    },
+                    stream="CENTRAL_QUAKE",
+                )
+                received = await asyncio.wait_for(_line(lines, "data:"), 10)
+    finally:
+        await nc.close()
+
+    assert [s["error"] for s in streams.json()["streams"]] == [None] * 6
+    assert adapters.status_code == 200, adapters.text
+    assert [a["service"] for a in adapters.json()["adapters"]] == ["adapter-quake"]
+    assert changed.status_code == 200, changed.text
+    assert event.id in received
+    assert secured.violations() == []
+
+    for subject in (
+        "central.quake.earthquake.usgs.9q5",
+        "$JS.API.STREAM.DELETE.CENTRAL_QUAKE",
+        "$JS.API.STREAM.CREATE.CENTRAL_QUAKE",
+        "$JS.API.STREAM.PURGE.CENTRAL_QUAKE",
+        "$JS.API.CONSUMER.CREATE.CENTRAL_QUAKE.x.>",
+        f"$KV.{ADAPTER_BUCKET}.state.adapter-quake.usgs",
+    ):
+        refusal = await _refused(secured.url("dashboard"), subject)
+        assert "permissions violation for publish" in refusal, subject
+
+
+async def _line(lines: Any, prefix: str) -> str:
+    async for line in lines:
+        if line.startswith(prefix):
+            return str(line)
+    pytest.fail(f"the live stream ended before a line starting {prefix!r}")

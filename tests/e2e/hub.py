@@ -258,6 +258,7 @@ class Hub:
             "COMPOSE_PROJECT_NAME": self.project,
             "CENTRAL_NATS_PORT": str(free_port()),
             "CENTRAL_DB_PORT": str(free_port()),
+            "CENTRAL_DASHBOARD_PORT": str(free_port()),
         }
         self.env_file.write_text(
             "".join(f"{key}={value}\n" for key, value in self.env.items())

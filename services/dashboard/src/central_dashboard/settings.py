@@ -1,0 +1,51 @@
+"""The dashboard's settings, read once at start-up from ``CENTRAL_*`` variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from central.settings import DatabaseSettings
+
+
+class DashboardSettings(DatabaseSettings):
+    """Everything the dashboard reads: NATS, the database, HTTP, limits and the token.
+
+    Beyond the common ``CENTRAL_NATS_URL``, ``CENTRAL_DATABASE_URL``,
+    ``CENTRAL_HTTP_HOST``, ``CENTRAL_HTTP_PORT`` and ``CENTRAL_LOG_LEVEL``, each field
+    is read from ``CENTRAL_<FIELD>`` (for example ``CENTRAL_DASHBOARD_TOKEN``).
+
+    An empty ``CENTRAL_DASHBOARD_TOKEN`` counts as none: then every ``PUT`` answers
+    403, so stream limits cannot be changed through the dashboard at all.
+    """
+
+    #: Bearer token that ``PUT /api/streams/{name}`` requires.
+    dashboard_token: SecretStr | None = None
+    #: Connections of the read-only query pool (each runs as ``central_reader``).
+    db_query_connections: int = Field(default=4, ge=1, le=64)
+    #: Connections of the pool that writes ``config.streams`` and the audit rows.
+    db_write_connections: int = Field(default=1, ge=1, le=8)
+    #: Longest an archive query may run (the server cancels it after this).
+    db_statement_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    #: How long a JetStream API request (stream info, consumer list) may take.
+    nats_request_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    #: The adapters' heartbeat interval (their ``CENTRAL_STATUS_INTERVAL_S``).
+    status_interval_s: float = Field(default=30.0, gt=0)
+    #: An adapter is stale when its last heartbeat is older than this many intervals.
+    stale_after_intervals: float = Field(default=3.0, gt=0)
+    #: Most NATS subjects one live client subscribes to before the feed falls back
+    #: to a wider subscription filtered in the process.
+    live_max_subjects: int = Field(default=128, ge=1, le=10_000)
+    #: Events buffered per live client; a client that falls behind loses the rest.
+    live_queue_size: int = Field(default=1000, ge=1, le=100_000)
+    #: Seconds between keep-alive comments on an idle live stream.
+    live_ping_s: float = Field(default=15.0, gt=0, le=3600)
+
+    @field_validator("dashboard_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def stale_after_s(self) -> float:
+        """Age in seconds beyond which a heartbeat counts as stale."""
+        return self.status_interval_s * self.stale_after_intervals
