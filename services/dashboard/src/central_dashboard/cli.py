@@ -53,9 +53,16 @@ def _run(settings: DashboardSettings, log: Any) -> int:
     # Imported here so that a settings error answers before the web stack loads.
     import uvicorn
 
+    from central.telemetry import setup
     from central_dashboard.app import create_app
+    from central_dashboard.tracing import traced
 
-    app = create_app(settings)
+    try:
+        telemetry = setup(SERVICE, __version__)
+    except SettingsError as exc:
+        print(f"central-dashboard: {exc}", file=sys.stderr)
+        return 2
+    app = traced(create_app(settings), telemetry)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -77,6 +84,8 @@ def _run(settings: DashboardSettings, log: Any) -> int:
     except SystemExit as exc:
         log.error("startup_failed", uvicorn_exit_code=exc.code)
         return 1
+    finally:
+        telemetry.shutdown()
     if not server.started:
         log.error("startup_failed")
         return 1
