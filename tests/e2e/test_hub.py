@@ -14,8 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import subprocess
+import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import orjson
 import pytest
@@ -53,6 +57,8 @@ pytestmark = [
 ]
 
 ARCHIVED = "central_archiver_rows_inserted_total"
+#: Names of files that must never reach an image.
+SECRET_FILES = {".env", "e2e.env", "id_rsa", "id_ed25519", "secrets.env"}
 CONFLICTS = "central_archiver_conflicts_total"
 PUBLISHED = "central_adapter_records_total"
 ADAPTER_METRICS = {
@@ -233,6 +239,75 @@ async def test_counters_match_the_archive_after_the_replay(hub: Hub) -> None:
         "rows archived": found.rows,
     }
     assert found.rows == expected
+
+
+def _saved_layers_leak(hub: Hub, images: list[str], secrets: list[bytes]) -> list[str]:
+    """What of ``secrets`` (or of secret-looking files) ``docker save`` shows.
+
+    One save of all the images holds each layer once, uncompressed, so a secret
+    written into any file of any layer appears verbatim in the stream.
+    """
+    found: list[str] = []
+    keep = max(len(s) for s in secrets)
+    tail = b""
+    with tempfile.TemporaryFile() as saved:
+        subprocess.run(["docker", "save", *images], stdout=saved, check=True)
+        saved.seek(0)
+        while chunk := saved.read(1 << 20):
+            window = tail + chunk
+            found += [s.decode() for s in secrets if s in window]
+            tail = window[-keep:]
+        saved.seek(0)
+        with tarfile.open(fileobj=saved) as outer:
+            for member in outer:
+                # Layers are the tar members of the save (layer.tar, or OCI blobs).
+                if not member.isfile():
+                    continue
+                layer = outer.extractfile(member)
+                if layer is None:
+                    continue
+                with (
+                    contextlib.suppress(tarfile.ReadError),
+                    tarfile.open(fileobj=layer) as files,
+                ):
+                    found += [
+                        f.name
+                        for f in files
+                        if PurePosixPath(f.name).name in SECRET_FILES
+                    ]
+    return sorted(set(found))
+
+
+async def test_no_secret_in_image_layers_logs_or_metrics(hub: Hub) -> None:
+    """Images hold no password file or value; logs and /metrics name no secret."""
+    secrets = [v for k, v in hub.env.items() if k.endswith("PASSWORD")]
+    assert len(secrets) >= 10
+    boxes = [b for b in hub.containers() if b.status == "running"]
+    images = sorted(
+        {
+            b.image.tags[0]
+            for b in boxes
+            if b.image.tags and "central/" in b.image.tags[0]
+        }
+    )
+    assert len(images) >= 7, images
+
+    for image in images:
+        env = hub.docker.images.get(image).attrs["Config"].get("Env") or []
+        named = [e for e in env if re.search(r"PASSWORD|SECRET|TOKEN", e.split("=")[0])]
+        assert named == [], f"{image} sets {named}"
+    with phase("secret scan of image layers"):
+        leaks = _saved_layers_leak(hub, images, [s.encode() for s in secrets])
+    assert leaks == [], "found in image layers"
+
+    logs = hub.run("logs", "--no-color", timeout=120)
+    assert len(logs) > 10_000
+    assert [s for s in secrets if s in logs] == [], "found in container logs"
+    for box in boxes:
+        if box.labels.get("com.docker.compose.service") in traced_services():
+            exposition = hub.exposition(box)
+            assert [s for s in secrets if s in exposition] == [], box.name
+    count("secrets checked (images, logs, /metrics)", len(secrets))
 
 
 async def test_scaling_archiver_to_three_loses_and_doubles_nothing(hub: Hub) -> None:
