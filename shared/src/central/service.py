@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from faststream.nats import NatsBroker
 from faststream.security import BaseSecurity
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 
+from central.logs import get_logger
 from central.settings import CentralSettings
 from central.telemetry import Telemetry
 
@@ -44,7 +46,7 @@ def make_broker(
     """
     tls = settings.nats_tls()
     return NatsBroker(
-        settings.nats_url,
+        settings.nats_servers(),
         security=BaseSecurity(ssl_context=tls) if tls else None,
         name=service,
         middlewares=telemetry.broker_middlewares() if telemetry else (),
@@ -134,17 +136,49 @@ def serve(app: AsgiFastStream, settings: CentralSettings) -> int:
     """Run ``app`` until SIGINT/SIGTERM; the process exit code.
 
     0 after a clean shutdown, 3 when start-up failed (for example NATS unreachable
-    or the HTTP port taken); uvicorn has logged the reason by then.
+    or the HTTP port taken); the reason is logged by then.
+    """
+    code = serve_until_stopped(app, settings, get_logger(), graceful_s=20)
+    return 3 if code else 0
+
+
+def serve_until_stopped(
+    app: Any, settings: CentralSettings, log: Any, *, graceful_s: int | None = None
+) -> int:
+    """Run ``app`` in a new event loop until SIGTERM/SIGINT; the exit code.
+
+    0 after a clean shutdown (logged ``shutdown_complete``), 1 when start-up
+    failed (the lifespan start-up raised, or the port was taken; logged
+    ``startup_failed``). ``graceful_s`` bounds how long open connections may
+    finish after the signal.
     """
     config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
+        lifespan="on",
         log_config=None,
         access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=graceful_s,
     )
     server = uvicorn.Server(config)
-    server.run()
-    return 0 if server.started else 3
+    # uvicorn re-raises the signal that stopped it once it has shut down; with
+    # the default handler SIGTERM would then kill the process after a clean
+    # shutdown. Handlers that ignore it keep the exit code ours.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _ignore_signal)
+    try:
+        asyncio.run(server.serve())
+    except SystemExit as exc:
+        # uvicorn exits with its own code when the lifespan start-up failed.
+        log.error("startup_failed", uvicorn_exit_code=exc.code)
+        return 1
+    if not server.started:
+        log.error("startup_failed")
+        return 1
+    log.info("shutdown_complete")
+    return 0
+
+
+def _ignore_signal(signum: int, frame: Any) -> None:
+    return None

@@ -34,6 +34,7 @@ class CentralSettings(BaseSettings):
         env_prefix=PREFIX, extra="ignore", frozen=True, case_sensitive=False
     )
 
+    #: One server URL, or a cluster's members separated by commas.
     nats_url: str = Field(default="nats://127.0.0.1:4222")
     #: CA bundle that signed the NATS server's certificate; setting it (or a
     #: ``tls://`` URL) turns TLS on.
@@ -51,9 +52,9 @@ class CentralSettings(BaseSettings):
         Raises SettingsError naming the variable when a file cannot be read, or
         when only one of the client certificate and key is set.
         """
-        wanted = bool(
-            self.nats_tls_ca or self.nats_tls_cert
-        ) or self.nats_url.startswith("tls://")
+        wanted = bool(self.nats_tls_ca or self.nats_tls_cert) or any(
+            url.startswith("tls://") for url in self.nats_servers()
+        )
         if not wanted:
             return None
         if bool(self.nats_tls_cert) != bool(self.nats_tls_key):
@@ -73,12 +74,22 @@ class CentralSettings(BaseSettings):
                 ) from exc
         return context
 
+    def nats_servers(self) -> list[str]:
+        """The NATS server URLs in ``nats_url``, split at commas, in order.
+
+        A client given several tries them in turn, and reconnects to another
+        member when its server goes away.
+        """
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
     def summary(self) -> dict[str, object]:
         """The settings fit for a start-up log line: secrets in URLs masked."""
-        return {
+        masked = {
             k: "***" if _is_password(k) and v else _mask(v)
             for k, v in self.model_dump().items()
         }
+        masked["nats_url"] = ",".join(redact_url(url) for url in self.nats_servers())
+        return masked
 
     def secrets(self) -> list[str]:
         """Every secret of the settings (password fields, and passwords and keys in
@@ -91,6 +102,8 @@ class CentralSettings(BaseSettings):
                 found.append(value)
             elif "://" in value:
                 found.extend(url_secrets(value))
+        # Each member of a server list may carry its own credentials.
+        found += [s for url in self.nats_servers() for s in url_secrets(url)]
         return found
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -69,8 +68,7 @@ def _migrate(settings: ArchiverSettings, log: Any) -> int:
 def _run(settings: ArchiverSettings, log: Any) -> int:
     # Imported here: FastStream and uvicorn take about a second to import, which
     # the one-shot migrate step need not pay.
-    import uvicorn
-
+    from central.service import serve_until_stopped
     from central.telemetry import setup
     from central_archiver import __version__
     from central_archiver.app import create_app
@@ -82,37 +80,10 @@ def _run(settings: ArchiverSettings, log: Any) -> int:
         print(f"central-archiver: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings, telemetry=telemetry)
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once it has shut down; with
-    # the default handler SIGTERM would then kill the process after a clean
-    # shutdown. Handlers that ignore it keep the exit code ours.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _ignore_signal)
     try:
-        asyncio.run(server.serve())
-    except SystemExit as exc:
-        # uvicorn exits with its own code when the lifespan start-up failed.
-        log.error("startup_failed", uvicorn_exit_code=exc.code)
-        return 1
+        return serve_until_stopped(app, settings, log)
     finally:
         telemetry.shutdown()
-    if not server.started:
-        log.error("startup_failed")
-        return 1
-    log.info("shutdown_complete")
-    return 0
-
-
-def _ignore_signal(signum: int, frame: Any) -> None:
-    return None
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ setting is missing or invalid (one line on stderr naming the variable).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -51,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(settings: DashboardSettings, log: Any) -> int:
     # Imported here so that a settings error answers before the web stack loads.
-    import uvicorn
-
+    from central.service import serve_until_stopped
     from central.telemetry import setup
     from central_dashboard.app import create_app
     from central_dashboard.tracing import traced
@@ -63,38 +60,11 @@ def _run(settings: DashboardSettings, log: Any) -> int:
         print(f"central-dashboard: {exc}", file=sys.stderr)
         return 2
     app = traced(create_app(settings), telemetry)
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        # Live clients hold their connections open; they are cut after this.
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once it has shut down; with
-    # the default handler SIGTERM would then kill the process after a clean
-    # shutdown. Handlers that ignore it keep the exit code ours.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _ignore_signal)
+    # Live clients hold their connections open; they are cut after 5 s.
     try:
-        asyncio.run(server.serve())
-    except SystemExit as exc:
-        log.error("startup_failed", uvicorn_exit_code=exc.code)
-        return 1
+        return serve_until_stopped(app, settings, log, graceful_s=5)
     finally:
         telemetry.shutdown()
-    if not server.started:
-        log.error("startup_failed")
-        return 1
-    log.info("shutdown_complete")
-    return 0
-
-
-def _ignore_signal(signum: int, frame: Any) -> None:
-    return None
 
 
 if __name__ == "__main__":
