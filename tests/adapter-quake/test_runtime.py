@@ -153,6 +153,36 @@ async def test_two_replicas_poll_a_feed_once_and_the_survivor_takes_over(
     assert await stream_messages(provisioned, "CENTRAL_QUAKE") == USGS_COUNT
 
 
+async def test_poll_outlasting_the_lease_ttl_keeps_the_standby_replica_idle(
+    provisioned: str,
+) -> None:
+    """The holder renews its lease while it polls, however long the poll takes."""
+    app = ReplayApp()
+    route = app.serve("/usgs", USGS.read_bytes())
+    # Longer than the 3 s lease the adapter helper sets.
+    route.fault = Fault(delay_s=5.0)
+    async with running(app) as base:
+        urls = {"usgs": f"{base}/usgs"}
+        async with (
+            adapter(
+                "adapter-quake", FEEDS, provisioned, dict(urls), usgs_interval_s=3600.0
+            ) as first,
+            adapter(
+                "adapter-quake", FEEDS, provisioned, dict(urls), usgs_interval_s=3600.0
+            ) as second,
+        ):
+            loops = [first.loops[0], second.loops[0]]
+            await wait_until(
+                lambda: any(lp.status.last_result == "ok" for lp in loops),
+                20,
+                "the slow poll",
+            )
+            polled = [lp.status.last_poll for lp in loops]
+
+    assert route.hits == 1
+    assert polled.count(None) == 1, "the standby polled during the holder's poll"
+
+
 async def test_rejects_and_heartbeats_are_published_on_meta_subjects(
     provisioned: str,
 ) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import nats
+import orjson
 import pytest
 from nats.aio.client import Client
 
@@ -58,6 +59,24 @@ async def test_lease_is_held_by_one_holder_until_it_expires(nc: Client) -> None:
     now[0] += 31
     assert await second.acquire(), "an expired lease is taken over"
     assert not await first.acquire()
+
+
+async def test_lease_release_after_a_takeover_leaves_the_new_holder_in_place(
+    nc: Client,
+) -> None:
+    kv = await nc.jetstream().key_value(ADAPTER_BUCKET)
+    now = [1000.0]
+    first = Lease(kv, "lease.x.feed", "a", ttl_s=30, clock=lambda: now[0])
+    second = Lease(kv, "lease.x.feed", "b", ttl_s=30, clock=lambda: now[0])
+    assert await first.acquire()
+    now[0] += 31
+    assert await second.acquire()
+
+    await first.release()
+
+    assert not first.held
+    assert orjson.loads((await kv.get("lease.x.feed")).value)["holder"] == "b"
+    assert await second.acquire(), "the new holder still renews"
 
 
 async def test_lease_release_lets_another_holder_take_it_at_once(nc: Client) -> None:

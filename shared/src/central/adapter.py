@@ -164,7 +164,7 @@ class FeedLoop:
         try:
             while not rt.stopping.is_set():
                 if await self._renew(lease):
-                    delay = await self._poll_guarded()
+                    delay = await self._poll_leased(lease)
                 else:
                     delay = rt.settings.lease_ttl_s / 3
                 await self._wait(delay, lease)
@@ -182,6 +182,32 @@ class FeedLoop:
             self.log.info("lease_taken" if held else "lease_lost", holder=lease.holder)
         self.status.leased = held
         return held
+
+    async def _poll_leased(self, lease: Lease) -> float:
+        """One poll, with the lease renewed beside it every third of its TTL.
+
+        A poll can outlast the lease (a payload of a hundred thousand records, a
+        slow upstream); left unrenewed, the lease would expire mid-poll and a
+        standby replica would poll the same feed at once.
+        """
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_renewed(lease, done))
+        try:
+            return await self._poll_guarded()
+        finally:
+            # The event, not only the cancel: Python 3.11's wait_for (inside
+            # nats-py's requests) can swallow a cancellation.
+            done.set()
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _keep_renewed(self, lease: Lease, done: asyncio.Event) -> None:
+        step = max(0.05, self.runtime.settings.lease_ttl_s / 3)
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), step)
+            if not done.is_set():
+                await self._renew(lease)
 
     async def _wait(self, delay: float, lease: Lease) -> None:
         """Sleep ``delay`` seconds renewing the lease; returns early on stop."""

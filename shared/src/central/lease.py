@@ -18,11 +18,15 @@ from collections.abc import Callable
 
 import orjson
 from nats.js.errors import (
+    BadRequestError,
     KeyDeletedError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
 )
 from nats.js.kv import KeyValue
+
+#: JetStream's error code for a write whose expected last sequence is stale.
+_WRONG_LAST_SEQUENCE = 10071
 
 
 class Lease:
@@ -66,14 +70,24 @@ class Lease:
         return await self._cas(value, entry.revision)
 
     async def release(self) -> None:
-        """Give the lease up if held, so another replica need not wait for expiry."""
+        """Give the lease up if held, so another replica need not wait for expiry.
+
+        A lease that another holder has taken meanwhile is left to it.
+        """
         if self._revision is None:
             return
-        with contextlib.suppress(
-            KeyWrongLastSequenceError, KeyNotFoundError, KeyDeletedError
-        ):
-            await self._kv.delete(self.key, last=self._revision)
-        self._revision = None
+        try:
+            with contextlib.suppress(
+                KeyWrongLastSequenceError, KeyNotFoundError, KeyDeletedError
+            ):
+                await self._kv.delete(self.key, last=self._revision)
+        except BadRequestError as exc:
+            # nats-py reports a delete's failed revision check as a plain 400,
+            # not as KeyWrongLastSequenceError as it does for update().
+            if exc.err_code != _WRONG_LAST_SEQUENCE:
+                raise
+        finally:
+            self._revision = None
 
     async def _cas(self, value: bytes, last: int | None) -> bool:
         try:

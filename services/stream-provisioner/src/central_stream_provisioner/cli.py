@@ -56,7 +56,7 @@ async def _provision(settings: DatabaseSettings, tracer: trace.Tracer) -> int:
         return 1
     try:
         nc = await nats.connect(
-            settings.nats_url,
+            settings.nats_servers(),
             tls=settings.nats_tls(),
             connect_timeout=5,
             max_reconnect_attempts=2,
