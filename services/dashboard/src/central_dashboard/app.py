@@ -11,7 +11,8 @@ and ``/static`` are mounted when the package has them.
 Every error is JSON, ``{"error": {"parameter": ..., "reason": ...}}``: 400 for
 invalid input (FastAPI's own validation errors included, which it would otherwise
 answer 422), 401/403 for a PUT without the right token, 404, 409 for a refused
-stream change, 503 when the database or NATS did not answer.
+stream change, 503 when the database or NATS did not answer; and, before any
+route, 408, 413, 414 or 431 from :class:`~central_dashboard.limits.RequestLimits`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from central_dashboard.errors import (
     UnavailableError,
 )
 from central_dashboard.hub import Hub
+from central_dashboard.limits import RequestLimits
 from central_dashboard.queries import DEFAULT_LIMIT, MAX_LIMIT, PARAMETERS
 from central_dashboard.settings import DashboardSettings
 
@@ -91,6 +93,12 @@ def create_app(settings: DashboardSettings, hub: Hub | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.hub = hub
+    app.add_middleware(
+        RequestLimits,
+        hub=hub,
+        max_body_bytes=settings.dashboard_max_body_bytes,
+        body_timeout_s=settings.dashboard_body_timeout_s,
+    )
     app.include_router(router)
     _service_routes(app, hub)
     _mount_pages(app)

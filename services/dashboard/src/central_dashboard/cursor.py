@@ -12,6 +12,10 @@ the query's filters. A client must treat it as opaque; :func:`decode` rejects
 anything it did not make, a cursor of another version, and a cursor presented
 with different filters than the query that issued it, each with a
 :class:`~central_dashboard.errors.ParameterError` naming ``cursor``.
+
+Note: a cursor is not signed. Whoever edits one and recomputes the fingerprint
+gets the page after the position they wrote: events the same filters list anyway.
+The position only ever travels as bind parameters.
 """
 
 from __future__ import annotations
@@ -86,6 +90,10 @@ def _position(fields: object) -> Position:
         and not isinstance(fields[0], bool)
         and all(isinstance(f, str) for f in fields[1:])
     ):
+        raise ParameterError("cursor", "is not a cursor this API issued")
+    # No archived source or id holds a NUL (PostgreSQL text cannot), so only a
+    # forged cursor does; the server would refuse it as a bind parameter.
+    if "\x00" in fields[1] or "\x00" in fields[2]:
         raise ParameterError("cursor", "is not a cursor this API issued")
     try:
         time = _EPOCH + timedelta(microseconds=fields[0])

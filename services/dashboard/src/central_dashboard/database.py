@@ -7,7 +7,9 @@ and a ``statement_timeout``, so a query can neither write nor run away. Both are
 connection start-up settings, which asyncpg's reset on release keeps (``RESET ALL``
 returns to them, and never touches the role). Plans are made per execution
 (``plan_cache_mode``), since the selectivity of a time window or a bounding box
-varies too much for one generic plan.
+varies too much for one generic plan, and without parallel workers
+(``max_parallel_workers_per_gather`` 0), so that the pool's size bounds the
+backends the dashboard keeps busy, whatever its clients ask.
 
 The write pool (``config.streams`` and the audit table) connects as the configured
 user without those restrictions.
@@ -68,6 +70,9 @@ class Database:
                     "default_transaction_read_only": "on",
                     "statement_timeout": str(timeout_ms),
                     "plan_cache_mode": "force_custom_plan",
+                    # One backend per query: parallel workers would let each of
+                    # the pool's connections take several cores from the archiver.
+                    "max_parallel_workers_per_gather": "0",
                     "application_name": "central-dashboard",
                 },
                 command_timeout=settings.db_statement_timeout_s + 5,

@@ -322,11 +322,29 @@ class Hub:
         return self.database
 
     async def _fetch(self, kind: str, sql: str, args: list[Any]) -> list[Any]:
+        """The rows of one read-only query; UnavailableError (503) when it fails.
+
+        A request waits at most ``db_acquire_timeout_s`` for a free connection of
+        the query pool, so a flood of clients gets prompt 503s rather than a queue
+        that grows without bound; the query itself is held to the statement
+        timeout.
+        """
         pool = self._database().reader
         started = time.perf_counter()
+        wait = self.settings.db_acquire_timeout_s
         try:
-            async with pool.acquire() as conn:
-                rows = await conn.fetch(sql, *args)
+            conn = await pool.acquire(timeout=wait)
+        except TimeoutError as exc:
+            self.metrics.pool_timeouts.inc()
+            raise UnavailableError(
+                "database",
+                f"every query connection stayed busy for {wait:g} s; retry shortly",
+            ) from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            self.log.error("query_failed", query=kind, error=repr(exc))
+            raise UnavailableError("database", exc.__class__.__name__) from exc
+        try:
+            rows = await conn.fetch(sql, *args)
         except asyncpg.QueryCanceledError as exc:
             self.log.warning("query_timed_out", query=kind, error=str(exc))
             raise UnavailableError(
@@ -340,6 +358,8 @@ class Hub:
         except TimeoutError as exc:
             self.log.error("query_failed", query=kind, error="timeout")
             raise UnavailableError("database", "no answer in time") from exc
+        finally:
+            await pool.release(conn)
         self.metrics.query_seconds.labels(kind).observe(time.perf_counter() - started)
         return list(rows)
 

@@ -17,7 +17,8 @@ _QUERY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 
 
 class Metrics:
-    """Rejected requests, archive query times, live clients, stream changes."""
+    """Rejected requests, archive query times, pool timeouts, live clients, stream
+    changes."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -51,6 +52,11 @@ class Metrics:
             "central_dashboard_stream_changes_total",
             "Stream-limit changes, by outcome (updated, unchanged, refused).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.pool_timeouts = Counter(
+            "central_dashboard_query_pool_timeouts_total",
+            "Requests answered 503 because no query connection came free in time.",
             registry=self.registry,
         )
         self.unreadable_heartbeats = Counter(

@@ -26,6 +26,14 @@ class DashboardSettings(DatabaseSettings):
     db_write_connections: int = Field(default=1, ge=1, le=8)
     #: Longest an archive query may run (the server cancels it after this).
     db_statement_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    #: Longest a request waits for a free query connection before it answers 503.
+    db_acquire_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    #: Largest request body accepted (``PUT`` bodies are a few dozen bytes); a
+    #: larger one answers 413 before it is read.
+    dashboard_max_body_bytes: int = Field(default=65_536, ge=1024, le=64 * 2**20)
+    #: Longest a request body may take to arrive (a client announcing more than it
+    #: sends is answered 408 after this).
+    dashboard_body_timeout_s: float = Field(default=10.0, gt=0, le=600)
     #: How long a JetStream API request (stream info, consumer list) may take.
     nats_request_timeout_s: float = Field(default=2.0, gt=0, le=60)
     #: The adapters' heartbeat interval (their ``CENTRAL_STATUS_INTERVAL_S``).

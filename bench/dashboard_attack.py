@@ -1,0 +1,391 @@
+"""The archiver's drain rate while a thousand dashboard clients flood the archive.
+
+    uv run python bench/dashboard_attack.py [--archive M] [--events N] [--clients C]
+        [--query-connections Q]
+
+1. **fill**: M synthetic events (default 1,000,000) are copied into ``events``,
+   as ``bench/dashboard.py`` does, so the dashboard has a real archive to query;
+   ``central-dashboard run`` (a child process, default settings but
+   ``CENTRAL_DB_QUERY_CONNECTIONS`` = Q, default 4) serves it.
+2. **quiet drain**: N quake events (default 100,000) are published to
+   ``CENTRAL_QUAKE`` and drained by ``central-archiver run`` (a child process)
+   into the same table, as ``bench/archiver.py`` does; events/s from the first
+   row to the last.
+3. **flooded drain**: N more are drained while C concurrent clients (default
+   1,000, on ten httpx clients) ask the dashboard, each one request after
+   another, for a mix: pages of 100 and of 1,000, a box with a window and a
+   type, a distance, GeoJSON, the whole globe, one event, a history, the
+   streams, the adapters, and bad input (a bad limit, an injection, a forged
+   cursor). The flood starts before the archiver and stops after the last row;
+   the CPU time the archiver, the dashboard, its query pool's server processes
+   and the load generator used meanwhile is printed.
+4. **quiet drain** again, so the quiet rate is the mean of one run before and
+   one after the flood.
+
+Prints both rates and their ratio, the dashboard's peak RSS, the flood's request
+p50/p95 and status counts. The load generator runs in this process, on the same
+cores as the servers, so the ratio is what the whole attack costs the machine.
+Uses ``CENTRAL_NATS_URL`` / ``CENTRAL_DATABASE_URL`` when set, else starts its own
+NATS and PostgreSQL. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+import orjson
+from archiver import make_events, prepare, publish, start_archiver, stop_archiver
+from dashboard import BIN, bbox_query, child_env, fill, near_query, say, servers
+
+from central.devservers import free_port
+
+SEED = 20251203
+Query = Callable[[random.Random], tuple[str, dict[str, str]]]
+
+
+# -- the dashboard ---------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    proc: asyncio.subprocess.Process
+    url: str
+
+    def rss_mb(self, key: str = "VmRSS") -> float:
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+
+@contextlib.asynccontextmanager
+async def dashboard(
+    nats_url: str, database_url: str, query_connections: int
+) -> AsyncIterator[Dashboard]:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "central-dashboard"),
+        "run",
+        env={
+            **child_env(nats_url, database_url, port),
+            "CENTRAL_DB_QUERY_CONNECTIONS": str(query_connections),
+        },
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                if time.monotonic() > deadline or proc.returncode is not None:
+                    raise RuntimeError("central-dashboard did not become ready")
+                await asyncio.sleep(0.1)
+        yield Dashboard(proc, url)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def mix(url: str) -> list[tuple[str, Query]]:
+    """The flood's request kinds, each a function of a random generator."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        page = (await client.get("/api/events", params={"limit": 2})).json()
+    event = page["events"][0]
+    one = f"/api/events/{quote(event['source'], safe='')}/{event['id']}"
+    history = f"/api/subjects/{quote(event['subject'], safe='')}/history"
+
+    def fixed(path: str, **params: str) -> Query:
+        return lambda rng: (path, params)
+
+    return [
+        ("page", fixed("/api/events")),
+        ("page-1000", fixed("/api/events", limit="1000")),
+        ("bbox-time-type", lambda rng: ("/api/events", bbox_query(rng))),
+        ("near", lambda rng: ("/api/events", near_query(rng))),
+        ("geojson", fixed("/api/events", format="geojson", limit="500")),
+        ("whole-globe", fixed("/api/events", near="0,0,20038", limit="1000")),
+        ("event", fixed(one)),
+        ("history", fixed(history)),
+        ("streams", fixed("/api/streams")),
+        ("adapters", fixed("/api/adapters")),
+        ("bad-limit", fixed("/api/events", limit="1000abc")),
+        ("injection", fixed("/api/events", source="' OR '1'='1")),
+        ("forged-cursor", fixed("/api/events", cursor="v1.WzFd")),
+    ]
+
+
+@dataclass
+class Flood:
+    """C clients asking one request after another until stopped."""
+
+    url: str
+    kinds: list[tuple[str, Query]]
+    clients: int
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_kind: dict[str, Counter[str]] = field(default_factory=dict)
+    latencies_s: list[float] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set once as many answers came back as there are clients.
+    warm: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        # A fresh connection per request: a kept-alive one may be closed by the
+        # server's idle timer while this busy process gets round to reusing it,
+        # which would count as a failure that is not the server's.
+        per = self.clients // 10 + 1
+        limits = httpx.Limits(max_connections=per, max_keepalive_connections=0)
+        pool = [
+            httpx.AsyncClient(base_url=self.url, timeout=60, limits=limits)
+            for _ in range(10)
+        ]
+        try:
+            await asyncio.gather(
+                *(self._client(n, pool[n % 10]) for n in range(self.clients))
+            )
+        finally:
+            for client in pool:
+                await client.aclose()
+
+    async def _client(self, n: int, client: httpx.AsyncClient) -> None:
+        rng = random.Random(SEED + n)
+        while not self.stop.is_set():
+            kind, make = rng.choice(self.kinds)
+            path, params = make(rng)
+            started = time.perf_counter()
+            try:
+                status = str((await client.get(path, params=params)).status_code)
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            self.latencies_s.append(time.perf_counter() - started)
+            self.statuses[status] += 1
+            self.by_kind.setdefault(kind, Counter())[status] += 1
+            if len(self.latencies_s) >= self.clients:
+                self.warm.set()
+
+    def quantiles_ms(self) -> tuple[float, float]:
+        cuts = statistics.quantiles(self.latencies_s, n=100, method="inclusive")
+        return cuts[49] * 1000, cuts[94] * 1000
+
+
+# -- draining --------------------------------------------------------------------
+
+
+async def drained(database_url: str, since: Any, expected: int) -> tuple[int, float]:
+    """Wait until ``expected`` rows arrived after ``since``; (rows, span s)."""
+    conn = await asyncpg.connect(database_url)
+    deadline = time.monotonic() + max(300, expected / 500)
+    try:
+        while time.monotonic() < deadline:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, extract(epoch FROM max(received_at) - "
+                "min(received_at)) AS span FROM public.events WHERE received_at >= $1",
+                since,
+            )
+            if row["n"] >= expected:
+                return int(row["n"]), float(row["span"] or 0.0)
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+    raise TimeoutError(f"{expected} rows not archived")
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Drain:
+    events_per_s: float
+    #: CPU seconds the archiver process used.
+    archiver_cpu_s: float
+
+
+async def drain(nats_url: str, database_url: str, count: int) -> Drain:
+    """Let the archiver drain ``count`` events already published."""
+    conn = await asyncpg.connect(database_url)
+    since = await conn.fetchval("SELECT now()")
+    await conn.close()
+    proc = start_archiver(nats_url, database_url)
+    try:
+        rows, span = await drained(database_url, since, count)
+        used = cpu_s(proc.pid)
+    finally:
+        await asyncio.to_thread(stop_archiver, proc)
+    if rows != count:
+        raise RuntimeError(f"archived {rows} rows, expected {count}")
+    return Drain(count / span, used)
+
+
+async def query_backends_cpu_s(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each server process of the dashboard's query pool."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE application_name = 'central-dashboard'"
+        )
+    finally:
+        await conn.close()
+    found = {}
+    for row in pids:
+        with contextlib.suppress(OSError):
+            found[row["pid"]] = cpu_s(row["pid"])
+    return found
+
+
+@dataclass(frozen=True)
+class FloodedDrain:
+    drain: Drain
+    #: CPU seconds meanwhile of the dashboard, of its query pool's server
+    #: processes, and of this process (the load).
+    dashboard_cpu_s: float
+    queries_cpu_s: float
+    load_cpu_s: float
+
+
+async def flooded_drain(
+    nats_url: str, database_url: str, count: int, flood: Flood, served: Dashboard
+) -> FloodedDrain:
+    """The drain with the flood running from before its start to after its end."""
+    task = asyncio.create_task(flood.run())
+    try:
+        # Every client has had an answer: the flood is at full strength.
+        await asyncio.wait(
+            [asyncio.create_task(flood.warm.wait()), task],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        dashboard_before = cpu_s(served.proc.pid)
+        queries_before = await query_backends_cpu_s(database_url)
+        load_before = time.process_time()
+        drained_ = await drain(nats_url, database_url, count)
+        queries_after = await query_backends_cpu_s(database_url)
+        # A backend that started meanwhile counts from zero.
+        queries = sum(
+            used - queries_before.get(pid, 0.0) for pid, used in queries_after.items()
+        )
+        return FloodedDrain(
+            drained_,
+            cpu_s(served.proc.pid) - dashboard_before,
+            queries,
+            time.process_time() - load_before,
+        )
+    finally:
+        flood.stop.set()
+        await task
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument(
+        "--query-connections",
+        type=int,
+        default=4,
+        help="the dashboard's CENTRAL_DB_QUERY_CONNECTIONS (default 4, its own)",
+    )
+    args = parser.parse_args()
+    n = args.events
+
+    async with servers() as (nats_url, database_url):
+        await prepare(nats_url, database_url)
+        say(f"filling the archive with {args.archive:,} events ...")
+        say(f"  archive ready in {await fill(database_url, args.archive):.0f} s")
+        async with dashboard(nats_url, database_url, args.query_connections) as served:
+            await publish(nats_url, make_events(n, 0))
+            before = await drain(nats_url, database_url, n)
+            say(f"archiver drain, dashboard idle: {before.events_per_s:,.0f} events/s")
+            # Published before the flood, so that only the drain runs during it.
+            await publish(nats_url, make_events(n, n))
+            flood = Flood(served.url, await mix(served.url), args.clients)
+            rss_idle = served.rss_mb()
+            flooded = await flooded_drain(nats_url, database_url, n, flood, served)
+            peak = served.rss_mb("VmHWM")
+            p50, p95 = flood.quantiles_ms()
+            say(
+                f"archiver drain, {args.clients} dashboard clients: "
+                f"{flooded.drain.events_per_s:,.0f} events/s; "
+                f"{sum(flood.statuses.values()):,} requests, p50 {p50:.0f} ms, "
+                f"p95 {p95:.0f} ms, statuses {dict(flood.statuses)}"
+            )
+            for kind, counts in sorted(flood.by_kind.items()):
+                say(f"  {kind}: {dict(counts)}")
+            say(
+                "CPU during the flooded drain: archiver "
+                f"{flooded.drain.archiver_cpu_s:.1f} s (idle drain "
+                f"{before.archiver_cpu_s:.1f} s), dashboard "
+                f"{flooded.dashboard_cpu_s:.1f} s, its query backends "
+                f"{flooded.queries_cpu_s:.1f} s, load generator "
+                f"{flooded.load_cpu_s:.1f} s"
+            )
+            say(f"dashboard RSS: {rss_idle:.0f} MB idle, peak {peak:.0f} MB")
+            await publish(nats_url, make_events(n, 2 * n))
+            after = await drain(nats_url, database_url, n)
+            say(
+                "archiver drain, dashboard idle again: "
+                f"{after.events_per_s:,.0f} events/s"
+            )
+    quiet = (before.events_per_s + after.events_per_s) / 2
+    ratio = flooded.drain.events_per_s / quiet
+    say(f"ratio flooded / quiet: {ratio:.2f}")
+    print(
+        orjson.dumps(
+            {
+                "archive_events": args.archive,
+                "drained_events": n,
+                "clients": args.clients,
+                "query_connections": args.query_connections,
+                "quiet_events_per_s": round(quiet),
+                "quiet_before_events_per_s": round(before.events_per_s),
+                "quiet_after_events_per_s": round(after.events_per_s),
+                "flooded_events_per_s": round(flooded.drain.events_per_s),
+                "ratio": round(ratio, 3),
+                "requests": sum(flood.statuses.values()),
+                "p50_ms": round(p50, 1),
+                "p95_ms": round(p95, 1),
+                "statuses": dict(flood.statuses),
+                "dashboard_idle_rss_mb": round(rss_idle, 1),
+                "dashboard_peak_rss_mb": round(peak, 1),
+                "flooded_cpu_s": {
+                    "archiver": round(flooded.drain.archiver_cpu_s, 1),
+                    "dashboard": round(flooded.dashboard_cpu_s, 1),
+                    "dashboard_query_backends": round(flooded.queries_cpu_s, 1),
+                    "load_generator": round(flooded.load_cpu_s, 1),
+                },
+                "quiet_archiver_cpu_s": round(before.archiver_cpu_s, 1),
+            }
+        ).decode()
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
