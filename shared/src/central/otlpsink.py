@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from central.replay import Receive, Scope, Send
+from central.replay import Receive, Scope, Send, lifespan, respond
 
 _MAX_BODY = 64 * 1024 * 1024
 
@@ -98,13 +98,8 @@ class SinkApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
@@ -167,14 +162,7 @@ class SinkApp:
 async def _answer(
     send: Send, status: int, body: bytes, content_type: str = "application/json"
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", content_type.encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, status, body, content_type)
 
 
 def serve_sink(host: str, port: int) -> int:

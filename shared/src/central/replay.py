@@ -129,11 +129,11 @@ class ReplayApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         route = self.routes.get(scope["path"])
         if route is None:
-            await _respond(send, 404, b"not found\n", "text/plain")
+            await respond(send, 404, b"not found\n", "text/plain")
             return
         route.hits += 1
         route.hit_times.append(time.time())
@@ -147,11 +147,11 @@ class ReplayApp:
                 if fault.retry_after
                 else []
             )
-            await _respond(send, fault.status, b"upstream fault\n", "text/plain", extra)
+            await respond(send, fault.status, b"upstream fault\n", "text/plain", extra)
             return
         if fault.redirect_loop:
             location = [(b"location", scope["path"].encode())]
-            await _respond(send, 302, b"", "text/plain", location)
+            await respond(send, 302, b"", "text/plain", location)
             return
         if fault.garbage_bytes:
             kind = [(b"content-type", b"application/octet-stream")]
@@ -161,7 +161,7 @@ class ReplayApp:
         if fault.gzip_bomb:
             bomb = gzip_bomb(fault.gzip_bomb)
             coding = [(b"content-encoding", b"gzip")]
-            await _respond(send, 200, bomb, route.content_type, coding)
+            await respond(send, 200, bomb, route.content_type, coding)
             route.bytes_sent += len(bomb)
             return
         await self._payload(route, scope, receive, send)
@@ -178,12 +178,12 @@ class ReplayApp:
             etag = [(b"etag", route.etag.encode())]
             if asked == route.etag and not fault.ignore_validators:
                 route.not_modified += 1
-                await _respond(send, 304, b"", route.content_type, etag)
+                await respond(send, 304, b"", route.content_type, etag)
                 return
             body = route.body[: len(route.body) // 2] if fault.truncate else route.body
             content_type, extra = route.content_type, etag
         if not (fault.trickle_s or fault.hang_up):
-            await _respond(send, 200, body, content_type, extra)
+            await respond(send, 200, body, content_type, extra)
             route.bytes_sent += len(body)
             return
         declared = [
@@ -200,7 +200,8 @@ class ReplayApp:
         )
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Answer an ASGI lifespan protocol: nothing to start or stop."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -272,7 +273,7 @@ async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
     gone.set()
 
 
-async def _respond(
+async def respond(
     send: Send,
     status: int,
     body: bytes,
