@@ -44,8 +44,9 @@ import asyncpg
 import httpx
 import nats
 import orjson
+from archiver import servers
 
-from central.devservers import NatsServer, PostgresServer, free_port, throwaway_dir
+from central.devservers import free_port
 from central.provisioning import desired_streams, reconcile_bucket, reconcile_stream
 from central_dashboard.queries import events_sql, parse_event_query
 
@@ -93,27 +94,6 @@ COLUMNS = (
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-@contextlib.asynccontextmanager
-async def servers() -> AsyncIterator[tuple[str, str]]:
-    """NATS and database URLs: from the environment, else servers of our own."""
-    nats_url = os.environ.get("CENTRAL_NATS_URL")
-    database_url = os.environ.get("CENTRAL_DATABASE_URL")
-    with contextlib.ExitStack() as stack:
-        folder = stack.enter_context(throwaway_dir("central-bench-"))
-        if not nats_url:
-            nats_server = NatsServer(folder).start()
-            stack.callback(nats_server.stop)
-            nats_url = nats_server.url
-        if not database_url:
-            pg = PostgresServer(folder / "pg").start()
-            stack.callback(pg.stop, "immediate")
-            conn = await asyncpg.connect(pg.url)
-            await conn.execute("CREATE DATABASE central_bench")
-            await conn.close()
-            database_url = pg.url.rsplit("/", 1)[0] + "/central_bench"
-        yield nats_url, database_url
 
 
 def child_env(nats_url: str, database_url: str, port: int) -> dict[str, str]:
