@@ -77,6 +77,43 @@ async def test_event_query_uses_its_index(
     assert index in await _plan(dashboard, sql, args)
 
 
+async def test_a_wide_circle_walks_the_time_index_instead_of_sorting(
+    dashboard: Running,
+) -> None:
+    """Near the whole globe nearly every event matches: the newest come from the
+    time index, filtered by distance, rather than all of them sorted."""
+    sql, args = events_sql(build_query({"near": "0,0,20038"}))
+
+    assert "events_time_source_id_key" in await _plan(dashboard, sql, args)
+
+
+@pytest.mark.parametrize(
+    "near", ["-118,34,100", "-120,38,500", "140,36,3000", "0,0,20038", "-75,-50,800"]
+)
+async def test_near_finds_exactly_what_st_dwithin_finds(
+    dashboard: Running, near: str
+) -> None:
+    query = build_query({"near": near, "limit": 1000})
+    sql, args = events_sql(query)
+    lon, lat, km = (float(v) for v in near.split(","))
+    async with dashboard.hub.database.reader.acquire() as conn:
+        ours = [(r["source"], r["id"]) for r in await conn.fetch(sql, *args)]
+        theirs = [
+            (r["source"], r["id"])
+            for r in await conn.fetch(
+                "SELECT source, id FROM events WHERE ST_DWithin(geom::geography, "
+                "ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, $3) "
+                "ORDER BY time DESC, source DESC, id DESC LIMIT 1001",
+                lon,
+                lat,
+                km * 1000,
+            )
+        ]
+
+    assert ours == theirs
+    assert ours or near == "-75,-50,800", "the archive has events there"
+
+
 async def test_one_event_and_history_use_their_indexes(dashboard: Running) -> None:
     event = await _plan(dashboard, _EVENT_SQL, [USGS, "abc"])
     history = await _plan(dashboard, _HISTORY_SQL, ["us10007b8y", None, 1001])

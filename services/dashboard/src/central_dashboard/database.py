@@ -7,9 +7,10 @@ and a ``statement_timeout``, so a query can neither write nor run away. Both are
 connection start-up settings, which asyncpg's reset on release keeps (``RESET ALL``
 returns to them, and never touches the role). Plans are made per execution
 (``plan_cache_mode``), since the selectivity of a time window or a bounding box
-varies too much for one generic plan, and without parallel workers
+varies too much for one generic plan, without parallel workers
 (``max_parallel_workers_per_gather`` 0), so that the pool's size bounds the
-backends the dashboard keeps busy, whatever its clients ask.
+backends the dashboard keeps busy, whatever its clients ask, and without JIT
+compilation (``jit`` off).
 
 The write pool (``config.streams`` and the audit table) connects as the configured
 user without those restrictions.
@@ -73,6 +74,9 @@ class Database:
                     # One backend per query: parallel workers would let each of
                     # the pool's connections take several cores from the archiver.
                     "max_parallel_workers_per_gather": "0",
+                    # Compiling a plan costs tens of milliseconds of CPU, more
+                    # than most archive queries take to run.
+                    "jit": "off",
                     "application_name": "central-dashboard",
                 },
                 command_timeout=settings.db_statement_timeout_s + 5,
