@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import statistics
 import sys
 import time
@@ -28,7 +29,7 @@ import httpx
 import orjson
 from dashboard.harness import TOKEN, wait_for
 
-from central.devservers import free_port
+from central.devservers import free_port, loopback_address
 
 BINARY = str(Path(sys.executable).parent / "central-dashboard")
 
@@ -135,13 +136,15 @@ async def dashboard_process(
     }
     port = free_port()
     env.update(
-        CENTRAL_NATS_URL=nats_url,
-        CENTRAL_DATABASE_URL=database_url,
-        CENTRAL_HTTP_HOST="127.0.0.1",
-        CENTRAL_HTTP_PORT=str(port),
-        CENTRAL_DASHBOARD_TOKEN=TOKEN,
-        CENTRAL_LOG_LEVEL="WARNING",
-        **settings,
+        {
+            "CENTRAL_NATS_URL": nats_url,
+            "CENTRAL_DATABASE_URL": database_url,
+            "CENTRAL_HTTP_HOST": "127.0.0.1",
+            "CENTRAL_HTTP_PORT": str(port),
+            "CENTRAL_DASHBOARD_TOKEN": TOKEN,
+            "CENTRAL_LOG_LEVEL": "WARNING",
+            **settings,
+        }
     )
     log = folder / f"dashboard-{port}.log"
     with _log_file(log) as out:
@@ -222,15 +225,23 @@ async def storm(
 ) -> StormReport:
     """Fire every shot at once, spread over ``clients`` httpx clients.
 
-    A transport error or a client timeout is counted under its exception's name
-    in place of a status.
+    Each client connects from a loopback address of its own, so the server sees
+    ``clients`` peers. A transport error or a client timeout is counted under its
+    exception's name in place of a status.
     """
     report = StormReport(rss_before_mb=server.memory_mb()["rss"])
     per_client = len(shots) // clients + 1
     limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=0)
+    tls = ssl.create_default_context()  # one for all: each costs milliseconds
     pool = [
-        httpx.AsyncClient(base_url=server.url, timeout=timeout, limits=limits)
-        for _ in range(clients)
+        httpx.AsyncClient(
+            base_url=server.url,
+            timeout=timeout,
+            transport=httpx.AsyncHTTPTransport(
+                local_address=loopback_address(n), limits=limits, verify=tls
+            ),
+        )
+        for n in range(clients)
     ]
     done = asyncio.Event()
 

@@ -36,6 +36,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def loopback_address(n: int) -> str:
+    """The ``n``-th of 64,000 loopback addresses apart from 127.0.0.1 (from 0).
+
+    A load test binds each simulated client to its own, so that a server sees
+    as many peers as there are clients, as it would on a network.
+    """
+    if not 0 <= n < 64_000:
+        raise ValueError(f"loopback address {n} is out of range")
+    return f"127.1.{n // 250}.{1 + n % 250}"
+
+
 def wait_for_port(port: int, timeout: float = 15.0, what: str = "server") -> None:
     """Poll until 127.0.0.1:``port`` accepts connections; DevServerError on timeout."""
     deadline = time.monotonic() + timeout

@@ -44,6 +44,12 @@ class CentralSettings(BaseSettings):
     nats_tls_key: str = ""
     http_port: int = Field(default=8080, ge=0, le=65535)
     http_host: str = Field(default="0.0.0.0")
+    #: Reverse proxies (addresses or networks, comma-separated) whose
+    #: ``X-Forwarded-For`` and ``X-Forwarded-Proto`` name the real client; with
+    #: none, those headers are ignored and the peer is the client.
+    http_trusted_proxies: str = ""
+    #: Longest a client may take to send a request head (408 and closed after).
+    http_head_timeout_s: float = Field(default=10.0, gt=0, le=600)
     log_level: str = Field(default="INFO")
 
     def nats_tls(self) -> ssl.SSLContext | None:
@@ -81,6 +87,10 @@ class CentralSettings(BaseSettings):
         member when its server goes away.
         """
         return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+    def trusted_proxies(self) -> list[str]:
+        """The entries of ``http_trusted_proxies``, split at commas."""
+        return [p.strip() for p in self.http_trusted_proxies.split(",") if p.strip()]
 
     def summary(self) -> dict[str, object]:
         """The settings fit for a start-up log line: secrets in URLs masked."""

@@ -11,8 +11,10 @@ and ``/static`` are mounted when the package has them.
 Every error is JSON, ``{"error": {"parameter": ..., "reason": ...}}``: 400 for
 invalid input (FastAPI's own validation errors included, which it would otherwise
 answer 422), 401/403 for a PUT without the right token, 404, 409 for a refused
-stream change, 503 when the database or NATS did not answer; and, before any
-route, 408, 413, 414 or 431 from :class:`~central_dashboard.limits.RequestLimits`.
+stream change, 503 when the database or NATS did not answer or the query budget
+is spent (with ``Retry-After``); and, before any route, 429 (with
+``Retry-After``) from :class:`~central_dashboard.admission.ClientLimits` and 408,
+413, 414 or 431 from :class:`~central_dashboard.limits.RequestLimits`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central_dashboard import __version__, schemas
+from central_dashboard.admission import ClientLimits
 from central_dashboard.api import AuthError, router
 from central_dashboard.errors import (
     ConflictError,
@@ -99,6 +102,8 @@ def create_app(settings: DashboardSettings, hub: Hub | None = None) -> FastAPI:
         max_body_bytes=settings.dashboard_max_body_bytes,
         body_timeout_s=settings.dashboard_body_timeout_s,
     )
+    # Added last, so it runs first: a throttled client costs the least.
+    app.add_middleware(ClientLimits, admission=hub.admission)
     app.include_router(router)
     _service_routes(app, hub)
     _mount_pages(app)
@@ -194,8 +199,13 @@ def _error_handlers(app: FastAPI, hub: Hub) -> None:
 
     async def on_unavailable(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UnavailableError)
-        hub.log.warning("backend_unavailable", what=exc.what, reason=exc.reason)
-        return error_body(503, None, str(exc))
+        response = error_body(503, None, str(exc))
+        if exc.retry_after is not None:
+            # A refusal of the query budget: counted and summed up by admission.
+            response.headers["Retry-After"] = exc.retry_after
+        else:
+            hub.log.warning("backend_unavailable", what=exc.what, reason=exc.reason)
+        return response
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -44,9 +44,13 @@ class ConflictError(DashboardError, RuntimeError):
 
 
 class UnavailableError(DashboardError, ConnectionError):
-    """A backing server (the database, NATS) did not answer; the API answers 503."""
+    """A backing server (the database, NATS) did not answer; the API answers 503.
 
-    def __init__(self, what: str, reason: str) -> None:
+    ``retry_after`` (whole seconds), when known, goes out as ``Retry-After``.
+    """
+
+    def __init__(self, what: str, reason: str, retry_after: str | None = None) -> None:
         super().__init__(f"{what} unavailable: {reason}")
         self.what = what
         self.reason = reason
+        self.retry_after = retry_after

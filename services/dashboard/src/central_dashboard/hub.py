@@ -19,6 +19,7 @@ import orjson
 from central.logs import get_logger
 from central.streams import BY_NAME, REGISTRY, StreamSpec
 from central_dashboard import jetstream
+from central_dashboard.admission import Admission, retry_after
 from central_dashboard.audit import StreamChange, apply_change, limits_body
 from central_dashboard.cursor import Position, encode
 from central_dashboard.database import Database
@@ -69,6 +70,13 @@ class Hub:
         self.settings = settings
         self.metrics = metrics or Metrics()
         self.log = log or get_logger()
+        self.admission = Admission(
+            client_share=settings.dashboard_client_share,
+            client_burst_s=settings.dashboard_client_burst_s,
+            query_share=settings.db_query_share,
+            query_burst_s=settings.db_query_burst_s,
+            owner=self,
+        )
         self.nc: Any = None
         self.database: Database | None = None
         # stream name -> (monotonic time, last sequence) of the previous sample
@@ -326,11 +334,13 @@ class Hub:
 
         A request waits at most ``db_acquire_timeout_s`` for a free connection of
         the query pool, so a flood of clients gets prompt 503s rather than a queue
-        that grows without bound; the query itself is held to the statement
-        timeout.
+        that grows without bound. While the query budget is spent, the answer is
+        then 503 with ``Retry-After``, and no query runs (see
+        :mod:`central_dashboard.admission`). The query itself is held to the
+        statement timeout; the time it holds the connection is charged to the
+        budget and to the client.
         """
         pool = self._database().reader
-        started = time.perf_counter()
         wait = self.settings.db_acquire_timeout_s
         try:
             conn = await pool.acquire(timeout=wait)
@@ -343,6 +353,17 @@ class Hub:
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             self.log.error("query_failed", query=kind, error=repr(exc))
             raise UnavailableError("database", exc.__class__.__name__) from exc
+        # Asked with the connection in hand, so that only queries about to run
+        # are weighed, never the many that may be waiting for a connection.
+        spent = self.admission.query_wait_s()
+        if spent:
+            await pool.release(conn)
+            raise UnavailableError(
+                "database",
+                f"the archive's query budget is spent; retry in {retry_after(spent)} s",
+                retry_after=retry_after(spent),
+            )
+        started = time.perf_counter()
         try:
             rows = await conn.fetch(sql, *args)
         except asyncpg.QueryCanceledError as exc:
@@ -360,7 +381,9 @@ class Hub:
             raise UnavailableError("database", "no answer in time") from exc
         finally:
             await pool.release(conn)
-        self.metrics.query_seconds.labels(kind).observe(time.perf_counter() - started)
+            held = time.perf_counter() - started
+            self.admission.charge_query(held)
+        self.metrics.query_seconds.labels(kind).observe(held)
         return list(rows)
 
     # NATS callbacks

@@ -17,8 +17,8 @@ _QUERY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 
 
 class Metrics:
-    """Rejected requests, archive query times, pool timeouts, live clients, stream
-    changes."""
+    """Rejected and throttled requests, archive query times and budget, pool
+    timeouts, live clients, stream changes."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -57,6 +57,18 @@ class Metrics:
         self.pool_timeouts = Counter(
             "central_dashboard_query_pool_timeouts_total",
             "Requests answered 503 because no query connection came free in time.",
+            registry=self.registry,
+        )
+        self.throttled = Counter(
+            "central_dashboard_throttled_requests_total",
+            "Requests refused because a budget was spent, by budget (client: "
+            "answered 429; database: answered 503).",
+            ["budget"],
+            registry=self.registry,
+        )
+        self.query_budget = Gauge(
+            "central_dashboard_query_budget_seconds",
+            "Seconds left in the archive queries' budget (negative: in debt).",
             registry=self.registry,
         )
         self.unreadable_heartbeats = Counter(

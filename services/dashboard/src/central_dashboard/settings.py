@@ -28,6 +28,17 @@ class DashboardSettings(DatabaseSettings):
     db_statement_timeout_s: float = Field(default=5.0, gt=0, le=600)
     #: Longest a request waits for a free query connection before it answers 503.
     db_acquire_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    #: Database seconds per second that all archive queries together may take on
+    #: average (0: no limit); beyond it they answer 503 with ``Retry-After``.
+    db_query_share: float = Field(default=0.5, ge=0, le=64)
+    #: How far the archive queries may run ahead of that share, in seconds.
+    db_query_burst_s: float = Field(default=5.0, gt=0, le=3600)
+    #: Seconds of service per second one client may take on average (0: no
+    #: limit): each request costs 0.01 s plus its queries' time; beyond it the
+    #: client is answered 429 with ``Retry-After``.
+    dashboard_client_share: float = Field(default=0.25, ge=0, le=64)
+    #: How far one client may run ahead of its share, in seconds.
+    dashboard_client_burst_s: float = Field(default=2.5, gt=0, le=3600)
     #: Largest request body accepted (``PUT`` bodies are a few dozen bytes); a
     #: larger one answers 413 before it is read.
     dashboard_max_body_bytes: int = Field(default=65_536, ge=1024, le=64 * 2**20)
