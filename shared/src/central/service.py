@@ -27,6 +27,7 @@ from faststream.nats import NatsBroker
 from faststream.security import BaseSecurity
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 
+from central.httpserver import with_head_deadline
 from central.logs import get_logger
 from central.settings import CentralSettings
 from central.telemetry import Telemetry
@@ -160,6 +161,10 @@ def serve_until_stopped(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=graceful_s,
+        # uvicorn would otherwise believe X-Forwarded-For from any local peer.
+        proxy_headers=bool(settings.trusted_proxies()),
+        forwarded_allow_ips=settings.trusted_proxies(),
+        http=with_head_deadline(settings.http_head_timeout_s),
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; with
