@@ -8,8 +8,10 @@ PostgreSQL with PostGIS, the services as child processes), never on a shared one
 
 - ``archiver-kill``: the archiver SIGKILLed 20 times at random moments while N
   events (default 100,000) flow, restarted each time;
-- ``postgres-restart``: PostgreSQL shut down fast, later immediately, mid-run;
-- ``nats-restart``: NATS stopped and started again mid-run;
+- ``postgres-restart``: PostgreSQL shut down fast, later immediately, mid-run,
+  with the server's default ``synchronous_commit = off``;
+- ``nats-restart``: NATS stopped (SIGTERM) and later killed (SIGKILL) mid-run,
+  started again on its store each time;
 - ``nats-cluster``: a 3-node cluster, streams at 3 replicas; a node killed and
   brought back, then the stream leader;
 - ``adapter-kill``: ``central-adapter-fire`` SIGKILLed while it publishes the

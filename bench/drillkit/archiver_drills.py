@@ -85,20 +85,26 @@ async def postgres_restart(lab: Lab, size: int) -> DrillResult:
 
 
 async def nats_restart(lab: Lab, size: int) -> DrillResult:
-    """Stop NATS (SIGTERM) at 40 % of the run and start it again on its store."""
+    """Stop NATS (SIGTERM) at 35 % of the run, kill it (SIGKILL) at 70 %; each
+    time start it again on its store."""
 
     async def faults(run: Run) -> None:
-        await run.producer.reached(0.4)
         node = run.nats.nodes["n1"]
-        run.say(f"NATS stopped (SIGTERM), down {DOWN_S:.0f} s")
-        await asyncio.to_thread(node.stop)
-        await asyncio.sleep(DOWN_S)
-        await asyncio.to_thread(node.start)
-        run.say("NATS up again")
+        for fraction, kill in ((0.35, False), (0.7, True)):
+            await run.producer.reached(fraction)
+            run.say(
+                f"NATS {'killed (SIGKILL)' if kill else 'stopped (SIGTERM)'}, "
+                f"down {DOWN_S:.0f} s"
+            )
+            await asyncio.to_thread(node.stop, kill)
+            await asyncio.sleep(DOWN_S)
+            await asyncio.to_thread(node.start)
+            run.say("NATS up again")
         service = run.archivers[0]
         run.epilogue.append(
             lambda: (
-                f"NATS restarted once, {DOWN_S:.0f} s down; the archiver logged "
+                f"NATS stopped once and killed once, {DOWN_S:.0f} s down each; "
+                "the archiver logged "
                 f"{service.count('Connection broken')} broken connection, "
                 f"{service.count('pull_credit_reset', reason='reconnected')} pull "
                 "credit resets after reconnecting"

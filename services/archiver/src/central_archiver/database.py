@@ -137,6 +137,10 @@ class Database:
             reset=_keep_session,
             command_timeout=settings.db_command_timeout_s,
             timeout=10,
+            # A batch is acked once its commit returns: the commit must then be
+            # on disk, whatever the server's default, or a crash of the server
+            # would forget events JetStream has already let go.
+            server_settings={"synchronous_commit": "on"},
         )
         try:
             async with pool.acquire() as conn:
