@@ -12,8 +12,11 @@ varies too much for one generic plan, without parallel workers
 backends the dashboard keeps busy, whatever its clients ask, and without JIT
 compilation (``jit`` off).
 
-The write pool (``config.streams`` and the audit table) connects as the configured
-user without those restrictions.
+The query pool connects to ``CENTRAL_DATABASE_READ_URL`` when it is set (a read
+replica, so that queries take no CPU from the server the archiver writes to),
+else to ``CENTRAL_DATABASE_URL``. The write pool (``config.streams`` and the audit
+table) always connects to the latter, as the configured user without those
+restrictions.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class Database:
         timeout_ms = int(settings.db_statement_timeout_s * 1000)
         try:
             reader = await asyncpg.create_pool(
-                settings.database_url,
+                settings.query_database_url,
                 min_size=1,
                 max_size=settings.db_query_connections,
                 init=_reader_session,

@@ -20,6 +20,9 @@ class DashboardSettings(DatabaseSettings):
 
     #: Bearer token that ``PUT /api/streams/{name}`` requires.
     dashboard_token: SecretStr | None = None
+    #: Where the query pool connects (a read replica of the archive, say); empty:
+    #: ``CENTRAL_DATABASE_URL``, which the writes always use.
+    database_read_url: str = ""
     #: Connections of the read-only query pool (each runs as ``central_reader``).
     db_query_connections: int = Field(default=4, ge=1, le=64)
     #: Connections of the pool that writes ``config.streams`` and the audit rows.
@@ -63,6 +66,11 @@ class DashboardSettings(DatabaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @property
+    def query_database_url(self) -> str:
+        """The URL the query pool connects to."""
+        return self.database_read_url or self.database_url
 
     @property
     def stale_after_s(self) -> float:
