@@ -101,6 +101,9 @@ def archiver_env(
         **os.environ,
         "CENTRAL_NATS_URL": nats_url,
         "CENTRAL_DATABASE_URL": database_url,
+        # On loopback only: on every address, the port could clash with a
+        # client socket of a load test bound to another loopback address.
+        "CENTRAL_HTTP_HOST": "127.0.0.1",
         "CENTRAL_HTTP_PORT": str(free_port()),
         "CENTRAL_LOG_LEVEL": "WARNING",
     }

@@ -232,6 +232,16 @@ def test_unit_publishes_and_mounts_the_same(service: str) -> None:
     assert one(unit, "Container", "Network") == "central.network"
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_unit_weighs_cpu_as_compose_does(service: str) -> None:
+    """compose's cpu_shares (of 1024) and the unit's CPUWeight (of 100) agree, and
+    only the dashboard gives way: the event path comes first on a busy machine."""
+    shares = services()[service].get("cpu_shares", 1024)
+    weight = float(one(units()[service], "Service", "CPUWeight", "100") or 100)
+    assert shares / 1024 == pytest.approx(weight / 100)
+    assert (shares < 1024) == (service == "dashboard")
+
+
 def test_volume_and_network_units_match_compose() -> None:
     declared = set(compose().get("volumes", {}))
     assert {p.stem for p in QUADLETS.glob("*.volume")} == declared
