@@ -338,6 +338,11 @@ async def test_dashboard_reads_changes_limits_and_follows_events_without_violati
         "$JS.API.STREAM.PURGE.CENTRAL_QUAKE",
         "$JS.API.CONSUMER.CREATE.CENTRAL_QUAKE.x.>",
         f"$KV.{ADAPTER_BUCKET}.state.adapter-quake.usgs",
+        # In CENTRAL_META only the status subjects may be read: not a rejected
+        # record by direct get, nor anything by a get that names it in its body.
+        "$JS.API.DIRECT.GET.CENTRAL_META.central.meta.rejected.adapter-quake",
+        "$JS.API.DIRECT.GET.CENTRAL_META",
+        "$JS.API.STREAM.MSG.GET.CENTRAL_META",
     ):
         refusal = await _refused(secured.url("dashboard"), subject)
         assert "permissions violation for publish" in refusal, subject

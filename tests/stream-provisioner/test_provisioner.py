@@ -92,6 +92,37 @@ async def test_provisioner_applies_operator_limits_from_config_streams(
     await nc.close()
 
 
+async def test_provisioner_turns_on_direct_gets_of_an_older_meta_stream(
+    nats_url: str, database_url: str
+) -> None:
+    """A CENTRAL_META made before direct gets were allowed is updated in place,
+    its messages kept; the event streams keep theirs off."""
+    assert _run(["central-archiver", "migrate"], nats_url, database_url).returncode == 0
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await js.add_stream(
+        StreamConfig(name="CENTRAL_META", subjects=["central.meta.>"], max_age=3600)
+    )
+    await js.publish("central.meta.status.adapter-quake", b'{"service": "q"}')
+
+    result = _provision(nats_url, database_url)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    updated = [e for e in _events(result.stdout) if e["event"] == "stream_updated"]
+    assert [e["stream"] for e in updated] == ["CENTRAL_META"]
+    assert "allow_direct" in updated[0]["changes"]
+    meta = await js.stream_info("CENTRAL_META")
+    assert meta.config.allow_direct is True
+    assert meta.state.messages == 1
+    last = await nc.request(
+        "$JS.API.DIRECT.GET.CENTRAL_META.central.meta.status.adapter-quake", b""
+    )
+    assert last.data == b'{"service": "q"}'
+    quake = await js.stream_info("CENTRAL_QUAKE")
+    assert not quake.config.allow_direct
+    await nc.close()
+
+
 async def test_provisioner_exits_nonzero_naming_stream_and_field_on_storage_change(
     nats_url: str, database_url: str
 ) -> None:

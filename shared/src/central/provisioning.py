@@ -35,6 +35,7 @@ _MUTABLE = (
     "duplicate_window",
     "num_replicas",
     "discard",
+    "allow_direct",
 )
 _IMMUTABLE = ("storage", "retention")
 
@@ -91,6 +92,7 @@ def stream_config(spec: StreamSpec, limits: StreamLimits) -> StreamConfig:
         max_bytes=limits.max_bytes,
         duplicate_window=limits.duplicate_window_s,
         num_replicas=limits.replicas,
+        allow_direct=spec.allow_direct,
     )
 
 
@@ -142,6 +144,8 @@ async def reconcile_bucket(js: JetStreamContext, replicas: int = 1) -> Change:
 
 
 def _same(live: object, wanted: object) -> bool:
+    if isinstance(wanted, bool) or isinstance(live, bool):
+        return bool(live) == bool(wanted)  # a server may leave a false flag out
     if isinstance(live, float | int) and isinstance(wanted, float | int):
         return abs(float(live) - float(wanted)) < 1e-6
     if isinstance(live, list) and isinstance(wanted, list):

@@ -39,7 +39,8 @@ class StreamSpec:
     ``domain`` is the subject token after ``central.``; ``archived`` says the archiver
     consumes the stream as events; ``dashboard`` says the dashboard shows a card for
     it.  ``storage``, ``retention`` and ``discard`` are fixed by design and not
-    operator-tunable.
+    operator-tunable. ``allow_direct`` turns on direct gets, whose request subject
+    names the subject read, so that NATS permissions can say which may be read.
     """
 
     name: str
@@ -50,6 +51,7 @@ class StreamSpec:
     limits: StreamLimits
     storage: Storage = "file"
     discard: Discard = "old"
+    allow_direct: bool = False
 
     @property
     def subjects(self) -> tuple[str, ...]:
@@ -90,6 +92,9 @@ REGISTRY: tuple[StreamSpec, ...] = (
         limits=StreamLimits(
             max_age_s=3 * DAY_S, max_bytes=1 * GIB, duplicate_window_s=120
         ),
+        # The dashboard reads the last heartbeat of each service, and nothing
+        # else here, by direct get.
+        allow_direct=True,
     ),
 )
 

@@ -8,8 +8,6 @@ stream) raises :class:`JetStreamError` with a short reason fit for a client.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -92,20 +90,33 @@ async def consumers(nc: Any, stream: str, timeout: float) -> list[dict[str, Any]
 async def last_message(
     nc: Any, stream: str, subject: str, timeout: float
 ) -> tuple[bytes, datetime | None]:
-    """The body and stored time of the last message on ``subject`` in ``stream``."""
-    answer = await request(
-        nc, f"{API}.STREAM.MSG.GET.{stream}", {"last_by_subj": subject}, timeout
-    )
-    message = answer.get("message")
-    if not isinstance(message, dict):
-        raise JetStreamError("JetStream answered a message get without a message")
+    """The body and stored time of the last message on ``subject`` in ``stream``.
+
+    A direct get, whose request subject ends with the subject read: permissions
+    on that can allow some subjects and not others, where the body of a
+    ``STREAM.MSG.GET`` cannot be seen by them. The stream must allow direct gets.
+    """
     try:
-        data = base64.b64decode(message.get("data") or "", validate=True)
-    except (binascii.Error, ValueError) as exc:
+        msg = await nc.request(
+            f"{API}.DIRECT.GET.{stream}.{subject}", b"", timeout=timeout
+        )
+    except NoRespondersError as exc:
         raise JetStreamError(
-            "JetStream answered with undecodable message data"
+            f"JetStream did not answer a direct get on {stream} (is the stream "
+            "provisioned with direct gets allowed?)"
         ) from exc
-    return data, parse_time(message.get("time"))
+    except NatsTimeoutError as exc:
+        raise JetStreamError(f"no answer from JetStream within {timeout:g} s") from exc
+    except NatsError as exc:
+        raise JetStreamError(f"NATS request failed: {exc!r}") from exc
+    headers = msg.headers or {}
+    status = headers.get("Status")
+    if status:
+        description = headers.get("Description") or "request refused"
+        raise JetStreamError(
+            f"JetStream refused: {description} ({status})", not_found=status == "404"
+        )
+    return bytes(msg.data), parse_time(headers.get("Nats-Time-Stamp"))
 
 
 def parse_time(value: object) -> datetime | None:
