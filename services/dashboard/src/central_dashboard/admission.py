@@ -42,8 +42,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from central_dashboard.limits import send_error
 
 #: What admitting one request costs its client, in seconds of its share.
 REQUEST_COST_S = 0.01
@@ -237,27 +238,14 @@ class ClientLimits:
             with charging(bucket):
                 await self.app(scope, receive, send)
             return
-        body = orjson.dumps(
-            {
-                "error": {
-                    "parameter": None,
-                    "reason": "too many requests from this client; "
-                    f"retry in {retry_after(wait)} s",
-                }
-            }
+        seconds = retry_after(wait)
+        await send_error(
+            send,
+            429,
+            None,
+            f"too many requests from this client; retry in {seconds} s",
+            [(b"retry-after", seconds.encode())],
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", retry_after(wait).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def _exempt(path: str) -> bool:

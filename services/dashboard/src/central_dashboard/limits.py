@@ -132,17 +132,31 @@ class RequestLimits:
             parameter=parameter,
             reason=reason,
         )
-        body = orjson.dumps({"error": {"parameter": parameter, "reason": reason}})
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        if close:
-            headers.append((b"connection", b"close"))
-        await send(
-            {"type": "http.response.start", "status": status, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": body})
+        extra = [(b"connection", b"close")] if close else []
+        await send_error(send, status, parameter, reason, extra)
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    parameter: str | None,
+    reason: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer with the API's JSON error body, from ASGI middleware."""
+    body = orjson.dumps({"error": {"parameter": parameter, "reason": reason}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
