@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -231,14 +232,37 @@ async def fill(database_url: str, count: int) -> float:
 # -- the dashboard ---------------------------------------------------------------
 
 
+@dataclass
+class Dashboard:
+    """A ``central-dashboard run`` child process and its URL."""
+
+    proc: asyncio.subprocess.Process
+    url: str
+
+    def rss_mb(self, key: str = "VmRSS") -> float:
+        """The process's RSS now (``VmHWM``: its peak) in MiB."""
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+
 @contextlib.asynccontextmanager
-async def dashboard(nats_url: str, database_url: str) -> AsyncIterator[str]:
+async def dashboard(
+    nats_url: str,
+    database_url: str,
+    env: dict[str, str] | None = None,
+    nice: int = 0,
+) -> AsyncIterator[Dashboard]:
+    """``central-dashboard run`` (with ``env`` added, at ``nice``), ready."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         str(BIN / "central-dashboard"),
         "run",
-        env=child_env(nats_url, database_url, port),
+        env={**child_env(nats_url, database_url, port), **(env or {})},
         stdout=subprocess.DEVNULL,
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -251,7 +275,7 @@ async def dashboard(nats_url: str, database_url: str) -> AsyncIterator[str]:
                 if time.monotonic() > deadline or proc.returncode is not None:
                     raise RuntimeError("central-dashboard did not become ready")
                 await asyncio.sleep(0.1)
-        yield url
+        yield Dashboard(proc, url)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -342,7 +366,8 @@ async def main() -> int:
         bbox_plan = await plan_indexes(database_url, bbox_query)
         near_plan = await plan_indexes(database_url, near_query)
         say(f"plans: bbox + time + type uses {bbox_plan}; near uses {near_plan}")
-        async with dashboard(nats_url, database_url) as url:
+        async with dashboard(nats_url, database_url) as served:
+            url = served.url
             bbox = await measure(url, bbox_query, args.requests)
             say(
                 f"bbox + time + type: p50 {bbox[0]:.1f} ms, p95 {bbox[1]:.1f} ms "

@@ -46,14 +46,13 @@ import contextlib
 import multiprocessing
 import os
 import random
-import signal
 import ssl
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -73,64 +72,15 @@ from archiver import (
     start_archiver,
     stop_archiver,
 )
-from dashboard import BIN, bbox_query, child_env, fill, near_query, say
+from dashboard import Dashboard, bbox_query, dashboard, fill, near_query, say
 
-from central.devservers import free_port, loopback_address
+from central.devservers import loopback_address
 
 SEED = 20251203
 Query = Callable[[random.Random], tuple[str, dict[str, str]]]
 
 
 # -- the dashboard ---------------------------------------------------------------
-
-
-@dataclass
-class Dashboard:
-    proc: asyncio.subprocess.Process
-    url: str
-
-    def rss_mb(self, key: str = "VmRSS") -> float:
-        with open(f"/proc/{self.proc.pid}/status") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
-
-
-@contextlib.asynccontextmanager
-async def dashboard(
-    nats_url: str, database_url: str, query_connections: int, nice: int = 0
-) -> AsyncIterator[Dashboard]:
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        str(BIN / "central-dashboard"),
-        "run",
-        env={
-            **child_env(nats_url, database_url, port),
-            "CENTRAL_DB_QUERY_CONNECTIONS": str(query_connections),
-        },
-        stdout=subprocess.DEVNULL,
-        preexec_fn=(lambda: os.nice(nice)) if nice else None,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.returncode is not None:
-                    raise RuntimeError("central-dashboard did not become ready")
-                await asyncio.sleep(0.1)
-        yield Dashboard(proc, url)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 async def mix(url: str) -> list[tuple[str, Query]]:
@@ -429,7 +379,10 @@ async def main() -> int:
         say(f"filling the archive with {args.archive:,} events ...")
         say(f"  archive ready in {await fill(database_url, args.archive):.0f} s")
         async with dashboard(
-            nats_url, database_url, args.query_connections, args.dashboard_nice
+            nats_url,
+            database_url,
+            {"CENTRAL_DB_QUERY_CONNECTIONS": str(args.query_connections)},
+            args.dashboard_nice,
         ) as served:
             await publish(nats_url, make_events(n, 0))
             before = await drain(nats_url, database_url, n)
