@@ -153,6 +153,7 @@ def serve_until_stopped(
     ``startup_failed``). ``graceful_s`` bounds how long open connections may
     finish after the signal.
     """
+    proxies = settings.trusted_proxies()
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -162,8 +163,8 @@ def serve_until_stopped(
         access_log=False,
         timeout_graceful_shutdown=graceful_s,
         # uvicorn would otherwise believe X-Forwarded-For from any local peer.
-        proxy_headers=bool(settings.trusted_proxies()),
-        forwarded_allow_ips=settings.trusted_proxies(),
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
         http=with_head_deadline(settings.http_head_timeout_s),
     )
     server = uvicorn.Server(config)

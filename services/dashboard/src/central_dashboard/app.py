@@ -39,6 +39,7 @@ from central_dashboard import __version__, schemas
 from central_dashboard.admission import ClientLimits
 from central_dashboard.api import AuthError, router
 from central_dashboard.errors import (
+    BudgetSpentError,
     ConflictError,
     NotFoundError,
     ParameterError,
@@ -200,8 +201,7 @@ def _error_handlers(app: FastAPI, hub: Hub) -> None:
     async def on_unavailable(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UnavailableError)
         response = error_body(503, None, str(exc))
-        if exc.retry_after is not None:
-            # A refusal of the query budget: counted and summed up by admission.
+        if isinstance(exc, BudgetSpentError):
             response.headers["Retry-After"] = exc.retry_after
         else:
             hub.log.warning("backend_unavailable", what=exc.what, reason=exc.reason)

@@ -44,13 +44,24 @@ class ConflictError(DashboardError, RuntimeError):
 
 
 class UnavailableError(DashboardError, ConnectionError):
-    """A backing server (the database, NATS) did not answer; the API answers 503.
+    """A backing server (the database, NATS) did not answer; the API answers 503."""
 
-    ``retry_after`` (whole seconds), when known, goes out as ``Retry-After``.
-    """
-
-    def __init__(self, what: str, reason: str, retry_after: str | None = None) -> None:
+    def __init__(self, what: str, reason: str) -> None:
         super().__init__(f"{what} unavailable: {reason}")
         self.what = what
         self.reason = reason
+
+
+class BudgetSpentError(UnavailableError):
+    """The archive's query budget is spent; 503 with ``Retry-After``.
+
+    ``retry_after`` is in whole seconds. Admission counts and logs these, so the
+    places that log other unavailability leave them out.
+    """
+
+    def __init__(self, retry_after: str) -> None:
+        super().__init__(
+            "database",
+            f"the archive's query budget is spent; retry in {retry_after} s",
+        )
         self.retry_after = retry_after

@@ -23,7 +23,7 @@ from central_dashboard.admission import Admission, retry_after
 from central_dashboard.audit import StreamChange, apply_change, limits_body
 from central_dashboard.cursor import Position, encode
 from central_dashboard.database import Database
-from central_dashboard.errors import NotFoundError, UnavailableError
+from central_dashboard.errors import BudgetSpentError, NotFoundError, UnavailableError
 from central_dashboard.jetstream import JetStreamError, iso
 from central_dashboard.metrics import Metrics
 from central_dashboard.queries import EventQuery, events_sql
@@ -358,11 +358,7 @@ class Hub:
         spent = self.admission.query_wait_s()
         if spent:
             await pool.release(conn)
-            raise UnavailableError(
-                "database",
-                f"the archive's query budget is spent; retry in {retry_after(spent)} s",
-                retry_after=retry_after(spent),
-            )
+            raise BudgetSpentError(retry_after(spent))
         started = time.perf_counter()
         try:
             rows = await conn.fetch(sql, *args)

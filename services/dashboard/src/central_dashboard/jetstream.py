@@ -36,19 +36,30 @@ class JetStreamError(DashboardError, RuntimeError):
         self.not_found = not_found
 
 
+async def _ask(
+    nc: Any,
+    subject: str,
+    payload: bytes,
+    timeout: float,
+    no_responders: str = "JetStream is not available on the server",
+) -> Any:
+    """The reply to one request; JetStreamError when there is none."""
+    try:
+        return await nc.request(subject, payload, timeout=timeout)
+    except NoRespondersError as exc:
+        raise JetStreamError(no_responders) from exc
+    except NatsTimeoutError as exc:
+        raise JetStreamError(f"no answer from JetStream within {timeout:g} s") from exc
+    except NatsError as exc:
+        raise JetStreamError(f"NATS request failed: {exc!r}") from exc
+
+
 async def request(
     nc: Any, subject: str, body: dict[str, Any] | None, timeout: float
 ) -> dict[str, Any]:
     """One API request; the JSON answer, or JetStreamError."""
     payload = orjson.dumps(body) if body is not None else b""
-    try:
-        msg = await nc.request(subject, payload, timeout=timeout)
-    except NoRespondersError as exc:
-        raise JetStreamError("JetStream is not available on the server") from exc
-    except NatsTimeoutError as exc:
-        raise JetStreamError(f"no answer from JetStream within {timeout:g} s") from exc
-    except NatsError as exc:
-        raise JetStreamError(f"NATS request failed: {exc!r}") from exc
+    msg = await _ask(nc, subject, payload, timeout)
     try:
         answer = orjson.loads(msg.data)
     except orjson.JSONDecodeError as exc:
@@ -96,19 +107,14 @@ async def last_message(
     on that can allow some subjects and not others, where the body of a
     ``STREAM.MSG.GET`` cannot be seen by them. The stream must allow direct gets.
     """
-    try:
-        msg = await nc.request(
-            f"{API}.DIRECT.GET.{stream}.{subject}", b"", timeout=timeout
-        )
-    except NoRespondersError as exc:
-        raise JetStreamError(
-            f"JetStream did not answer a direct get on {stream} (is the stream "
-            "provisioned with direct gets allowed?)"
-        ) from exc
-    except NatsTimeoutError as exc:
-        raise JetStreamError(f"no answer from JetStream within {timeout:g} s") from exc
-    except NatsError as exc:
-        raise JetStreamError(f"NATS request failed: {exc!r}") from exc
+    msg = await _ask(
+        nc,
+        f"{API}.DIRECT.GET.{stream}.{subject}",
+        b"",
+        timeout,
+        no_responders=f"JetStream did not answer a direct get on {stream} (is the "
+        "stream provisioned with direct gets allowed?)",
+    )
     headers = msg.headers or {}
     status = headers.get("Status")
     if status:

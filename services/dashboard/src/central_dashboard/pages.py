@@ -25,7 +25,7 @@ from starlette.datastructures import QueryParams
 
 from central.logs import get_logger
 from central.streams import DASHBOARD
-from central_dashboard.errors import ParameterError, UnavailableError
+from central_dashboard.errors import BudgetSpentError, ParameterError
 from central_dashboard.queries import PARAMETERS, EventQuery, parse_query
 
 #: Rows in the overview's latest-events table.
@@ -71,8 +71,7 @@ async def _section(page: str, what: str, call: Awaitable[dict[str, Any]]) -> Sec
         return Section(what, value=await call)
     except Exception as exc:
         # The page must still render: the failed part shows its reason instead.
-        # A spent query budget is counted and logged by admission already.
-        if not (isinstance(exc, UnavailableError) and exc.retry_after):
+        if not isinstance(exc, BudgetSpentError):
             get_logger().warning(
                 "page_section_failed", page=page, section=what, error=repr(exc)
             )
