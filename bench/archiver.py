@@ -51,7 +51,7 @@ from central.devservers import NatsServer, PostgresServer, free_port, throwaway_
 from central.events import CloudEvent, percent_decode, to_nats_headers
 from central.feeds import normalized
 from central.ids import event_id
-from central.provisioning import desired_streams, reconcile_bucket, reconcile_stream
+from central.provisioning import desired_streams, reconcile_all
 from central.streams import BY_DOMAIN, GIB, StreamLimits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,9 +132,7 @@ async def prepare(nats_url: str, database_url: str) -> None:
             max_age_s=7 * 86400, max_bytes=8 * GIB, duplicate_window_s=120
         )
     }
-    for wanted in desired_streams(big):
-        await reconcile_stream(js, wanted)
-    await reconcile_bucket(js)
+    await reconcile_all(js, desired_streams(big))
     await nc.close()
 
 

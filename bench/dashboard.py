@@ -48,7 +48,7 @@ import orjson
 from archiver import servers
 
 from central.devservers import free_port
-from central.provisioning import desired_streams, reconcile_bucket, reconcile_stream
+from central.provisioning import reconcile_all
 from central_dashboard.queries import events_sql, parse_event_query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,10 +118,7 @@ async def prepare(nats_url: str, database_url: str) -> None:
         stdout=subprocess.DEVNULL,
     )
     nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    for wanted in desired_streams():
-        await reconcile_stream(js, wanted)
-    await reconcile_bucket(js)
+    await reconcile_all(nc.jetstream())
     await nc.close()
     conn = await asyncpg.connect(database_url)
     try:

@@ -46,7 +46,6 @@ import contextlib
 import multiprocessing
 import os
 import random
-import ssl
 import statistics
 import subprocess
 import sys
@@ -74,7 +73,7 @@ from archiver import (
 )
 from dashboard import Dashboard, bbox_query, dashboard, fill, near_query, say
 
-from central.devservers import loopback_address
+from central.devservers import loopback_client
 
 SEED = 20251203
 Query = Callable[[random.Random], tuple[str, dict[str, str]]]
@@ -132,15 +131,8 @@ class Flood:
         # while this busy process gets round to reusing it, which would count as
         # a failure that is not the server's.
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
-        tls = ssl.create_default_context()  # one for all: each costs milliseconds
         pool = [
-            httpx.AsyncClient(
-                base_url=self.url,
-                timeout=60,
-                transport=httpx.AsyncHTTPTransport(
-                    local_address=loopback_address(n), limits=limits, verify=tls
-                ),
-            )
+            loopback_client(n, self.url, timeout=60, limits=limits)
             for n in range(self.clients)
         ]
         try:

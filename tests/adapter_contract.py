@@ -43,7 +43,7 @@ from central.events import (
     to_structured,
 )
 from central.feeds import Feed
-from central.provisioning import desired_streams, reconcile_bucket, reconcile_stream
+from central.provisioning import reconcile_all
 from central.replay import Fault, ReplayApp, running
 from central.settings import adapter_settings
 from central.streams import stream_for_subject
@@ -71,10 +71,7 @@ async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) ->
 async def provision(nats_url: str) -> None:
     """Create every registry stream and the bucket, as the provisioner would."""
     nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    for wanted in desired_streams():
-        await reconcile_stream(js, wanted)
-    await reconcile_bucket(js)
+    await reconcile_all(nc.jetstream())
     await nc.close()
 
 

@@ -29,7 +29,7 @@ import orjson
 from nats.aio.client import Client
 
 from central.devservers import NatsServer, PostgresServer, free_port
-from central.provisioning import desired_streams, reconcile_bucket, reconcile_stream
+from central.provisioning import desired_streams, reconcile_all
 from central.streams import REGISTRY, StreamLimits
 
 BIN = Path(sys.executable).parent
@@ -275,9 +275,7 @@ class Nats:
         nc = await self.connect()
         js = nc.jetstream(timeout=10)
         try:
-            for config in desired_streams(overrides):
-                await reconcile_stream(js, config)
-            await reconcile_bucket(js, replicas)
+            await reconcile_all(js, desired_streams(overrides), replicas)
         finally:
             await nc.close()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import ssl
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ import httpx
 import orjson
 from dashboard.harness import TOKEN, wait_for
 
-from central.devservers import free_port, loopback_address
+from central.devservers import free_port, loopback_client
 
 BINARY = str(Path(sys.executable).parent / "central-dashboard")
 
@@ -232,15 +231,8 @@ async def storm(
     report = StormReport(rss_before_mb=server.memory_mb()["rss"])
     per_client = len(shots) // clients + 1
     limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=0)
-    tls = ssl.create_default_context()  # one for all: each costs milliseconds
     pool = [
-        httpx.AsyncClient(
-            base_url=server.url,
-            timeout=timeout,
-            transport=httpx.AsyncHTTPTransport(
-                local_address=loopback_address(n), limits=limits, verify=tls
-            ),
-        )
+        loopback_client(n, server.url, timeout=timeout, limits=limits)
         for n in range(clients)
     ]
     done = asyncio.Event()

@@ -16,7 +16,7 @@ import pytest
 from dashboard.harness import Archive, serving, settings_for
 from dashboard.hostile import dashboard_process
 
-from central.devservers import loopback_address
+from central.devservers import loopback_client
 from central_dashboard.admission import (
     REQUEST_COST_S,
     Admission,
@@ -216,11 +216,6 @@ async def test_the_middleware_answers_429_with_retry_after_and_spares_probes() -
 # -- on a real dashboard -------------------------------------------------------------
 
 
-def _client(url: str, n: int) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(local_address=loopback_address(n))
-    return httpx.AsyncClient(base_url=url, timeout=10, transport=transport)
-
-
 async def test_a_client_over_its_share_waits_and_others_do_not(
     archive: Archive, shared_database: str
 ) -> None:
@@ -232,8 +227,8 @@ async def test_a_client_over_its_share_waits_and_others_do_not(
     )
     async with (
         serving(settings) as running,
-        _client(running.url, 0) as greedy,
-        _client(running.url, 1) as other,
+        loopback_client(0, running.url, timeout=10) as greedy,
+        loopback_client(1, running.url, timeout=10) as other,
     ):
         answers = [
             await greedy.get("/api/events", params={"limit": 5}) for _ in range(12)

@@ -26,7 +26,7 @@ from adapter_contract import adapter, wait_until
 from central.devservers import NatsServer, free_port
 from central.events import CloudEvent, encode_data, to_nats_headers
 from central.ids import event_id
-from central.provisioning import desired_streams, reconcile_bucket, reconcile_stream
+from central.provisioning import reconcile_all
 from central.replay import ReplayApp, running
 from central.streams import ADAPTER_BUCKET, ARCHIVED
 from central_adapter_quake.feeds import FEEDS as QUAKE_FEEDS
@@ -87,9 +87,7 @@ def secured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Secured
 async def _provision(secured: SecuredNats) -> list[str]:
     nc = await nats.connect(secured.url("stream-provisioner"))
     try:
-        js = nc.jetstream()
-        changes = [await reconcile_stream(js, wanted) for wanted in desired_streams()]
-        changes.append(await reconcile_bucket(js))
+        changes = await reconcile_all(nc.jetstream())
     finally:
         await nc.close()
     return [change.action for change in changes]

@@ -9,9 +9,11 @@ with the local ``initdb``/``pg_ctl`` (PostgreSQL 15 with PostGIS), run as the
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from central.errors import CentralError
 
@@ -45,6 +49,24 @@ def loopback_address(n: int) -> str:
     if not 0 <= n < 64_000:
         raise ValueError(f"loopback address {n} is out of range")
     return f"127.1.{n // 250}.{1 + n % 250}"
+
+
+@functools.cache
+def _client_tls() -> ssl.SSLContext:
+    # One for every client: making one costs milliseconds.
+    return ssl.create_default_context()
+
+
+def loopback_client(
+    n: int, base_url: str, *, timeout: float, limits: httpx.Limits | None = None
+) -> httpx.AsyncClient:
+    """An httpx client whose connections come from :func:`loopback_address` ``n``."""
+    transport = httpx.AsyncHTTPTransport(
+        local_address=loopback_address(n),
+        limits=limits or httpx.Limits(),
+        verify=_client_tls(),
+    )
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
 
 def wait_for_port(port: int, timeout: float = 15.0, what: str = "server") -> None:

@@ -143,6 +143,20 @@ async def reconcile_bucket(js: JetStreamContext, replicas: int = 1) -> Change:
     return Change("bucket", ADAPTER_BUCKET, "unchanged", {})
 
 
+async def reconcile_all(
+    js: JetStreamContext,
+    streams: Iterable[StreamConfig] | None = None,
+    bucket_replicas: int = 1,
+) -> list[Change]:
+    """Reconcile ``streams`` (default: every registry stream at its default
+    limits), then the bucket; the changes in that order. For tools and tests; the
+    provisioner itself logs and traces each step."""
+    wanted = desired_streams() if streams is None else streams
+    changes = [await reconcile_stream(js, config) for config in wanted]
+    changes.append(await reconcile_bucket(js, bucket_replicas))
+    return changes
+
+
 def _same(live: object, wanted: object) -> bool:
     if isinstance(wanted, bool) or isinstance(live, bool):
         return bool(live) == bool(wanted)  # a server may leave a false flag out
